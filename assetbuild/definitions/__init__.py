@@ -1,0 +1,1 @@
+"""WHAT the project says, read statically: never imports user code, polars or duckdb."""

@@ -1,0 +1,74 @@
+"""The frozen definitions a project declares: assets of three kinds, and the project around them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+class Kind(str, Enum):
+    SOURCE = "source"
+    PYTHON = "python"
+    SQL = "sql"
+
+
+@dataclass(frozen=True)
+class AssetDef:
+    """One named table and how it is made.
+
+    `fingerprint` covers what the asset *does* (canonical SQL, normalised Python AST with its
+    helpers, or a source's format and options); `config` holds only settings that change data.
+    Descriptive metadata (description, tags, owner) never enters the build key.
+    """
+
+    name: str
+    kind: Kind
+    path: str  # project-relative file that defines it (assetbuild.toml for sources)
+    line: int
+    upstream: tuple[str, ...]
+    fingerprint: str
+    config: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    owner: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    retries: int = 0
+    # python: the function name and which parameters want a LazyFrame
+    function: str | None = None
+    lazy_params: tuple[str, ...] = ()
+    schema_model: str | None = None  # name of a pandera DataFrameModel in the asset's module
+    export: str | None = None
+    # sql: the query text as written
+    sql: str | None = None
+    # source: glob patterns (project-relative) and the reader's format and options
+    patterns: tuple[str, ...] = ()
+    format: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file a source reads, identified by its content hash."""
+
+    path: str  # project-relative
+    hash: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Project:
+    """A loaded project: its assets in a valid DAG (no cycles, no unknown upstream)."""
+
+    root: Path
+    name: str
+    assets: dict[str, AssetDef]
+    downstream: dict[str, tuple[str, ...]]
+    order: tuple[str, ...]  # a topological order
+    exports: dict[str, str] = field(default_factory=dict)
+    lineage: dict[str, Any] = field(default_factory=dict)
+    environment: str = "default"
+
+    @property
+    def store_dir(self) -> Path:
+        return self.root / ".assetbuild"
