@@ -34,6 +34,8 @@ class Listener(Protocol):
 
     def checks_finished(self, info: RunInfo, result: AssetResult, checks: list[CheckResult]) -> None: ...
 
+    def asset_done(self, result: AssetResult) -> None: ...
+
     def build_finished(self, project: Project, result: BuildResult) -> None: ...
 
 
@@ -51,6 +53,9 @@ class BaseListener:
 
     def checks_finished(self, info: RunInfo, result: AssetResult, checks: list[CheckResult]) -> None:
         pass
+
+    def asset_done(self, result: AssetResult) -> None:
+        """Every selected asset settles once (built, up to date, failed, blocked, ...)."""
 
     def build_finished(self, project: Project, result: BuildResult) -> None:
         pass

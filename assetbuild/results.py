@@ -18,6 +18,7 @@ class Status(str, Enum):
     # plan only: what a build would do
     WILL_BUILD = "will_build"
     WILL_RESTORE = "will_restore"
+    PENDING = "pending"  # runs only if an upstream that will be rebuilt changes its data
 
 
 FAILING = frozenset({Status.FAILED, Status.CHECK_FAILED, Status.BLOCKED})

@@ -57,6 +57,20 @@ class SourceFile:
 
 
 @dataclass(frozen=True)
+class PythonCheck:
+    """A `@check(asset=...)` function: returns a bool or the failing rows."""
+
+    asset: str
+    name: str
+    path: str  # project-relative file
+    function: str
+    line: int
+    severity: str
+    description: str | None
+    fingerprint: str
+
+
+@dataclass(frozen=True)
 class Project:
     """A loaded project: its assets in a valid DAG (no cycles, no unknown upstream)."""
 
@@ -68,6 +82,8 @@ class Project:
     exports: dict[str, str] = field(default_factory=dict)
     lineage: dict[str, Any] = field(default_factory=dict)
     environment: str = "default"
+    python_checks: dict[str, tuple[PythonCheck, ...]] = field(default_factory=dict)
+    source_files: dict[str, tuple[SourceFile, ...]] = field(default_factory=dict)
 
     @property
     def store_dir(self) -> Path:

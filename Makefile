@@ -1,0 +1,30 @@
+# assetbuild — the two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+AB := $(VENV)/bin/assetbuild
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) examples/fraud/generate.py
+	OPENLINEAGE_DISABLED=$${OPENLINEAGE_DISABLED:-true} $(AB) --project examples/fraud build
+
+test: $(STAMP)
+	$(VENV)/bin/ruff check assetbuild tests benchmarks examples
+	$(VENV)/bin/ruff format --check assetbuild tests benchmarks examples
+	$(VENV)/bin/mypy
+	$(VENV)/bin/pytest -q
+
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) examples/*/.assetbuild examples/*/data examples/*/out .pytest_cache .mypy_cache .ruff_cache

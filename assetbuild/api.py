@@ -1,0 +1,31 @@
+"""The Python API behind the CLI: the same structures as `--format json`, for schedulers and notebooks."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .build import build as _build
+from .checking import check_assets as _check_assets
+from .plan import plan as _plan
+
+
+def build(project_dir: str | Path = ".", select: Sequence[str] = (), jobs: int | None = None, force: bool = False,
+          fail_fast: bool = False) -> dict[str, Any]:
+    """Run `assetbuild build`; returns the JSON object of DESIGN §5 as a dict."""
+    return _build(project_dir, select, jobs=jobs, force=force, fail_fast=fail_fast).to_json()
+
+
+def plan(project_dir: str | Path = ".", select: Sequence[str] = ()) -> dict[str, Any]:
+    return _plan(project_dir, select).to_json()
+
+
+def check_assets(project_dir: str | Path = ".", select: Sequence[str] = ()) -> dict[str, Any]:
+    return _check_assets(project_dir, select).to_json()
+
+
+def show(project_dir: str | Path, asset: str, rows: int = 0) -> dict[str, Any]:
+    from .inspect import show_asset
+
+    return show_asset(project_dir, asset, rows=rows)

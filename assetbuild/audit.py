@@ -1,0 +1,132 @@
+"""GATE, the build's side: which rules apply to an asset, their check key, cached or fresh results.
+
+Rules are parsed without polars (checks/rules.py); data is only touched (checks/evaluate.py) when
+a check key has no stored result, so an unchanged materialization under unchanged rules is never
+re-checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .definitions.model import Project
+from .hashing import hash_json
+from .results import CheckResult, Severity
+from .trace.keys import check_key
+from .trace.state import State
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from .checks.rules import RuleSet
+
+
+@dataclass(frozen=True)
+class Audit:
+    checks: list[CheckResult]
+    check_key: str
+    passed: bool  # no error-severity check failed
+    ran: bool  # False when served from the check cache
+
+
+def load_rulesets(project: Project) -> dict[str, RuleSet]:
+    if not (project.root / "rules").is_dir():
+        return {}
+    from .checks.rules import load_rules
+
+    return load_rules(project.root, list(project.assets))
+
+
+def passed(checks: list[CheckResult]) -> bool:
+    return all(c.passed or c.severity is Severity.WARN for c in checks)
+
+
+class Auditor:
+    def __init__(
+        self,
+        project: Project,
+        state: State | None,
+        rulesets: Mapping[str, RuleSet],
+        read_current: Callable[[str], pl.DataFrame],
+        python_callable: Callable[[str, str], Any],
+    ) -> None:
+        self.project = project
+        self.state = state
+        self.rulesets = rulesets
+        self.read_current = read_current
+        self.python_callable = python_callable
+
+    def references(self, asset: str) -> tuple[str, ...]:
+        rs = self.rulesets.get(asset)
+        return tuple(r for r in (rs.references if rs else ()) if r != asset)
+
+    def has_checks(self, asset: str) -> bool:
+        return bool(
+            self.rulesets.get(asset) or self.project.python_checks.get(asset) or self.project.assets[asset].schema_model
+        )
+
+    def fingerprint(self, asset: str, content_of: Mapping[str, str | None]) -> str:
+        """Everything the outcome of this asset's checks depends on, besides its own data."""
+        if not self.has_checks(asset):
+            return ""
+        rs = self.rulesets.get(asset)
+        return hash_json(
+            {
+                "rules": rs.fingerprint if rs else None,
+                "python": sorted(c.fingerprint for c in self.project.python_checks.get(asset, ())),
+                "schema": self.project.assets[asset].schema_model,
+                # checks that read other assets (references, sql) depend on their data too
+                "refs": {r: content_of.get(r) for r in self.references(asset)},
+            }
+        )
+
+    def cached(self, asset: str, content_hash: str, content_of: Mapping[str, str | None]) -> Audit | None:
+        key = check_key(content_hash, self.fingerprint(asset, content_of))
+        if not self.has_checks(asset):
+            return Audit([], key, True, False)
+        stored = self.state.checks(key) if self.state else None
+        if stored is None:
+            return None
+        checks = [CheckResult.from_json(d) for d in stored[1]]
+        return Audit(checks, key, passed(checks), False)
+
+    def run(
+        self,
+        asset: str,
+        content_hash: str,
+        df: pl.DataFrame,
+        content_of: Mapping[str, str | None],
+        previous_rows: int | None,
+    ) -> Audit:
+        cached = self.cached(asset, content_hash, content_of)
+        if cached is not None:
+            return cached
+        from .checks.evaluate import CheckContext, run_checks
+        from .checks.rules import check_columns
+
+        a = self.project.assets[asset]
+        rs = self.rulesets.get(asset)
+        if rs is not None:
+            check_columns(rs, df.columns)
+        python_checks = [
+            (c.name, Severity(c.severity), self.python_callable(c.path, c.function), c.description)
+            for c in self.project.python_checks.get(asset, ())
+        ]
+        model = self.python_callable(a.path, a.schema_model) if a.schema_model else None
+        ctx = CheckContext(
+            asset=asset,
+            read_asset=self.read_current,
+            previous_rows=previous_rows,
+            python_checks=python_checks,
+            schema_model=model,
+        )
+        checks = run_checks(rs, df, ctx)
+        key = check_key(content_hash, self.fingerprint(asset, content_of))
+        ok = passed(checks)
+        if self.state is not None:
+            self.state.put_checks(
+                key, asset, content_hash, self.fingerprint(asset, content_of), ok, [c.to_json() for c in checks]
+            )
+        return Audit(checks, key, ok, True)

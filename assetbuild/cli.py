@@ -1,0 +1,212 @@
+"""The `assetbuild` command: click; the only place that prints and turns errors into exit codes.
+
+Exit codes: 0 success (warnings allowed), 1 an asset or an error-severity check failed,
+2 the project is invalid, 75 another build holds the project (with --no-wait).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from .errors import AssetbuildError, ProjectError
+
+FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+                      help="text for people, json for programs (one object on stdout)")
+
+
+def _emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+def _run(fmt: str, action: Callable[[], int]) -> None:
+    """Run a command body, mapping assetbuild's errors to messages and exit codes (never a traceback)."""
+    try:
+        code = action()
+    except AssetbuildError as e:
+        if fmt == "json":
+            _emit_json(e.to_json() if isinstance(e, ProjectError) else {"error": str(e)})
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as e:
+        if os.environ.get("ASSETBUILD_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(e).__name__}: {e}\n"
+            "  this is a bug in assetbuild; set ASSETBUILD_DEBUG=1 for details and please report it",
+            err=True,
+        )
+        sys.exit(3)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--project", "project_dir", default=".", type=click.Path(file_okay=False),
+              help="the project folder (default: the current folder)")
+@click.version_option(package_name="assetbuild")
+@click.pass_context
+def main(ctx: click.Context, project_dir: str) -> None:
+    """make for data: incremental, content-hashed, quality-gated table builds."""
+    ctx.obj = project_dir
+
+
+@main.command()
+@click.argument("select", nargs=-1)
+@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None, help="assets run in parallel (default: cores)")
+@click.option("--fail-fast", is_flag=True, help="stop at the first failure")
+@click.option("--force", is_flag=True, help="run every selected asset, even when up to date")
+@click.option("--dry-run", is_flag=True, help="say what would run (as `plan`), run nothing")
+@click.option("--no-wait", is_flag=True, help="exit (code 75) instead of waiting when another build is running")
+@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None, help="write check results as JUnit XML")
+@click.option("-q", "--quiet", is_flag=True, help="print only failures and the summary")
+@click.option("-v", "--verbose", is_flag=True, help="print every asset and every check")
+@FORMAT
+@click.pass_obj
+def build(project_dir: str, select: tuple[str, ...], jobs: int | None, fail_fast: bool, force: bool, dry_run: bool,
+          no_wait: bool, junit_xml: str | None, quiet: bool, verbose: bool, fmt: str) -> None:
+    """Build the selected assets (all by default), running only what changed."""
+
+    def action() -> int:
+        if dry_run:
+            from .plan import plan
+
+            result = plan(project_dir, select, force=force)
+        else:
+            from .build import build as run_build
+            from .progress import progress_listener
+
+            listeners = [] if fmt == "json" else [progress_listener(quiet=quiet, verbose=verbose)]
+            result = run_build(
+                project_dir, select, jobs=jobs, force=force, fail_fast=fail_fast, wait=not no_wait,
+                listeners=listeners, on_wait=lambda msg: click.echo(msg, err=True),
+            )
+        if junit_xml:
+            _write_junit(result.assets, junit_xml)
+        _github_annotations(result.assets)
+        if fmt == "json":
+            _emit_json(result.to_json())
+        else:
+            from .report import render_text
+
+            click.echo(render_text(result, verbose=verbose, quiet=quiet, list_assets=dry_run))
+        return 0 if result.ok else 1
+
+    _run(fmt, action)
+
+
+@main.command()
+@click.argument("select", nargs=-1)
+@click.option("--force", is_flag=True, help="plan as `build --force` would")
+@FORMAT
+@click.pass_obj
+def plan(project_dir: str, select: tuple[str, ...], force: bool, fmt: str) -> None:
+    """Say what a build would run and why (which input changed); run nothing."""
+
+    def action() -> int:
+        from .plan import plan as run_plan
+
+        result = run_plan(project_dir, select, force=force)
+        if fmt == "json":
+            _emit_json(result.to_json())
+        else:
+            from .report import render_text
+
+            click.echo(render_text(result, verbose=True))
+        return 0
+
+    _run(fmt, action)
+
+
+@main.command("check")
+@click.argument("select", nargs=-1)
+@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None, help="write results as JUnit XML")
+@FORMAT
+@click.pass_obj
+def check_cmd(project_dir: str, select: tuple[str, ...], junit_xml: str | None, fmt: str) -> None:
+    """Run the quality rules on the current data of the selected assets (the CI gate)."""
+
+    def action() -> int:
+        from .checking import check_assets
+
+        result = check_assets(project_dir, select)
+        if junit_xml:
+            _write_junit(result.assets, junit_xml)
+        _github_annotations(result.assets)
+        if fmt == "json":
+            _emit_json(result.to_json())
+        else:
+            from .report import render_text
+
+            click.echo(render_text(result, verbose=True))
+        return 0 if result.ok else 1
+
+    _run(fmt, action)
+
+
+@main.command()
+@click.argument("asset")
+@click.option("--rows", type=click.IntRange(0, 100_000), default=0, help="also print the first N rows")
+@FORMAT
+@click.pass_obj
+def show(project_dir: str, asset: str, rows: int, fmt: str) -> None:
+    """Metadata, schema, rows, hashes, checks, upstream/downstream and last run of one asset."""
+
+    def action() -> int:
+        from .inspect import show_asset, show_text
+
+        info = show_asset(project_dir, asset, rows=rows)
+        if fmt == "json":
+            _emit_json(info)
+        else:
+            click.echo(show_text(info))
+        return 0
+
+    _run(fmt, action)
+
+
+@main.command()
+@click.argument("asset")
+@FORMAT
+@click.pass_obj
+def history(project_dir: str, asset: str, fmt: str) -> None:
+    """Past materializations of an asset: when, build key, content hash, rows, checks, which run."""
+
+    def action() -> int:
+        from .inspect import history_of, history_text
+
+        info = history_of(project_dir, asset)
+        if fmt == "json":
+            _emit_json(info)
+        else:
+            click.echo(history_text(info))
+        return 0
+
+    _run(fmt, action)
+
+
+def _write_junit(assets: list[Any], path: str) -> None:
+    from .checks.junit import junit_xml
+
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(junit_xml(assets, "assetbuild"))
+
+
+def _github_annotations(assets: list[Any]) -> None:
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    from .checks.junit import github_annotations
+
+    for line in github_annotations(assets, {}):
+        click.echo(line)
+
+
+if __name__ == "__main__":
+    main()

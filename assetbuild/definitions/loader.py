@@ -1,0 +1,249 @@
+"""Loads a project folder into a validated `Project`: config, sources, SQL and Python assets, the DAG.
+
+Parse results are cached by file content (see parse_cache), so loading an unchanged project reads
+no asset file and imports neither sqlglot nor user code.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import ProjectError, did_you_mean
+from ..graph import CycleError, downstream_map, toposort
+from .config import CONFIG_FILE, NAME_RE, load_config
+from .model import AssetDef, Kind, Project, PythonCheck, SourceFile
+from .parse_cache import FileCache
+from .sources import source_asset, source_files
+
+ASSETS_DIR = "assets"
+
+
+def load_project(root: str | Path, environment: str | None = None) -> Project:
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise ProjectError(f"project folder not found: {root}", hint="pass --project DIR or cd into the project")
+    config = load_config(root)
+    if not (root / CONFIG_FILE).exists() and not (root / ASSETS_DIR).is_dir():
+        raise ProjectError(
+            f"no {CONFIG_FILE} and no {ASSETS_DIR}/ folder in {root}",
+            hint="run inside a project, pass --project DIR, or create one with `assetbuild init DIR`",
+        )
+    cache = FileCache(root / ".assetbuild" / "cache" / "definitions.json")
+    assets: dict[str, AssetDef] = {}
+    checks: dict[str, list[PythonCheck]] = {}
+    files: dict[str, tuple[SourceFile, ...]] = {}
+
+    def add(asset: AssetDef) -> None:
+        if asset.name in assets:
+            other = assets[asset.name]
+            raise ProjectError(
+                f"duplicate asset name '{asset.name}' (also defined at {other.path}:{other.line})",
+                asset.path,
+                asset.line,
+                hint="rename one of them: asset names are unique across sources, SQL and Python",
+            )
+        assets[asset.name] = asset
+
+    for src in config.sources.values():
+        add(source_asset(src))
+        files[src.name] = source_files(root, src, cache)
+    seen: set[str] = set()
+    for path in _asset_files(root / ASSETS_DIR):
+        rel = os.path.relpath(path, root).replace(os.sep, "/")
+        seen.add(rel)
+        if path.suffix == ".sql":
+            add(_sql_asset(root, path, rel, cache))
+        else:
+            found, found_checks = _python_assets(root, path, rel, cache)
+            for a in found:
+                add(a)
+            for c in found_checks:
+                checks.setdefault(c.asset, []).append(c)
+    cache.forget_missing(seen | {f.path for fs in files.values() for f in fs} | _dep_files(cache))
+    exports = dict(config.exports)
+    for a in assets.values():
+        if a.export:
+            exports.setdefault(a.name, a.export)
+    _validate(assets, checks, exports)
+    upstream = {n: a.upstream for n, a in assets.items()}
+    try:
+        order = toposort(upstream)
+    except CycleError as e:
+        first = assets[e.path[0]]
+        raise ProjectError(
+            "dependency cycle: " + " -> ".join(e.path),
+            first.path,
+            first.line,
+            hint="an asset cannot depend on itself, directly or through others",
+        ) from None
+    cache.save()
+    return Project(
+        root=root,
+        name=config.name,
+        assets=assets,
+        downstream=downstream_map(upstream),
+        order=tuple(order),
+        exports=exports,
+        lineage=config.lineage,
+        environment=environment or config.environment,
+        python_checks={k: tuple(v) for k, v in checks.items()},
+        source_files=files,
+    )
+
+
+def _asset_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    out = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith((".", "__")))
+        for f in sorted(filenames):
+            if f.endswith((".sql", ".py")) and not f.startswith("."):
+                out.append(Path(dirpath) / f)
+    return out
+
+
+def _sql_asset(root: Path, path: Path, rel: str, cache: FileCache) -> AssetDef:
+    name = path.stem
+    if not NAME_RE.match(name):
+        raise ProjectError(
+            f"'{path.name}': the file name is the asset name and must be a valid identifier",
+            rel,
+            1,
+            hint=f"rename it to {_identifier(name)}.sql",
+        )
+    digest, _ = cache.file_hash(path, rel)
+    payload = cache.get_parsed(rel, digest, lambda dep: None)
+    if payload is None:
+        from .sql_assets import analyze_sql
+
+        raw = path.read_bytes()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ProjectError(
+                f"not valid UTF-8 (byte {e.start})", rel, raw.count(b"\n", 0, e.start) + 1, hint="save as UTF-8"
+            ) from None
+        info = analyze_sql(text, rel)
+        payload = {"upstream": [list(u) for u in info.upstream], "fingerprint": info.fingerprint, "sql": text}
+        cache.put_parsed(rel, digest, {}, payload)
+    return AssetDef(
+        name=name,
+        kind=Kind.SQL,
+        path=rel,
+        line=1,
+        upstream=tuple(u for u, _ in payload["upstream"]),
+        fingerprint=payload["fingerprint"],
+        sql=payload["sql"],
+        metadata={"upstream_lines": {u: line for u, line in payload["upstream"]}},
+    )
+
+
+def _python_assets(
+    root: Path, path: Path, rel: str, cache: FileCache
+) -> tuple[list[AssetDef], list[PythonCheck]]:
+    digest, _ = cache.file_hash(path, rel)
+
+    def current(dep: str) -> str | None:
+        p = root / dep
+        return cache.file_hash(p, dep)[0] if p.is_file() else None
+
+    payload = cache.get_parsed(rel, digest, current)
+    if payload is None:
+        from .python_assets import scan_python_file
+
+        info = scan_python_file(path, rel, [path.parent, root / ASSETS_DIR, root], root)
+        payload = {
+            "assets": [
+                {
+                    "name": a.name,
+                    "function": a.function,
+                    "line": a.line,
+                    "params": list(a.params),
+                    "lazy": list(a.lazy_params),
+                    "fingerprint": a.fingerprint,
+                    "options": a.options,
+                }
+                for a in info.assets
+            ],
+            "checks": [c.__dict__ for c in info.checks],
+        }
+        cache.put_parsed(rel, digest, {d: current(d) for d in info.local_deps if d != rel}, payload)
+    assets = []
+    for a in payload["assets"]:
+        opts: dict[str, Any] = a["options"]
+        if not NAME_RE.match(a["name"]):
+            raise ProjectError(f"asset name '{a['name']}' is not a valid identifier", rel, a["line"])
+        assets.append(
+            AssetDef(
+                name=a["name"],
+                kind=Kind.PYTHON,
+                path=rel,
+                line=a["line"],
+                upstream=tuple(a["params"]),
+                fingerprint=a["fingerprint"],
+                description=opts.get("description"),
+                tags=tuple(opts.get("tags", ())),
+                owner=opts.get("owner"),
+                metadata=dict(opts.get("metadata", {})),
+                retries=int(opts.get("retries", 0)),
+                function=a["function"],
+                lazy_params=tuple(a["lazy"]),
+                schema_model=opts.get("schema"),
+                export=opts.get("export"),
+            )
+        )
+    checks = [PythonCheck(path=rel, **c) for c in payload["checks"]]
+    return assets, checks
+
+
+def _dep_files(cache: FileCache) -> set[str]:
+    return {d for entry in cache.parsed.values() for d in entry.get("deps", {})}
+
+
+def _validate(assets: dict[str, AssetDef], checks: dict[str, list[PythonCheck]], exports: dict[str, str]) -> None:
+    names = sorted(assets)
+    for a in assets.values():
+        for up in a.upstream:
+            if up not in assets:
+                line = a.metadata.get("upstream_lines", {}).get(up, a.line) if a.kind is Kind.SQL else a.line
+                what = "reads table" if a.kind is Kind.SQL else "has parameter"
+                raise ProjectError(
+                    f"asset '{a.name}' {what} '{up}', which is not an asset of this project",
+                    a.path,
+                    line,
+                    hint=did_you_mean(up, names) or f"known assets: {', '.join(names[:20]) or '(none)'}",
+                )
+    for asset, cs in checks.items():
+        if asset not in assets:
+            c = cs[0]
+            raise ProjectError(
+                f"@check '{c.name}' is for unknown asset '{asset}'", c.path, c.line, hint=did_you_mean(asset, names)
+            )
+    for asset, target in exports.items():
+        if asset not in assets:
+            raise ProjectError(
+                f"[exports] names unknown asset '{asset}'", CONFIG_FILE, None, hint=did_you_mean(asset, names)
+            )
+        _check_export_target(asset, target)
+
+
+def _check_export_target(asset: str, target: str) -> None:
+    if "://" in target:
+        return
+    if Path(target).is_absolute() or ".." in Path(target).parts:
+        raise ProjectError(
+            f"export of '{asset}' to '{target}' leaves the project",
+            CONFIG_FILE,
+            hint="export paths are relative to the project folder",
+        )
+
+
+def _identifier(name: str) -> str:
+    import re
+
+    fixed = re.sub(r"\W", "_", name)
+    return fixed if NAME_RE.match(fixed) else f"_{fixed}"
+

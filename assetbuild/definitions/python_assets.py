@@ -1,0 +1,359 @@
+"""Python assets found statically with `ast`: `@asset` functions, `@check` functions, fingerprints.
+
+No user code is imported here. Upstream are a function's parameter names; decorator arguments
+must be literals (they are read, not evaluated). The fingerprint of a function is its normalised
+AST (docstrings, comments and formatting removed, the decorator left out) plus, transitively, the
+module-level helpers and constants it names and the local project modules it imports.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import ProjectError
+from ..hashing import hash_text
+
+_ASSET_KWARGS = ("name", "description", "tags", "owner", "retries", "schema", "metadata", "export")
+_CHECK_KWARGS = ("asset", "name", "severity", "description")
+
+
+@dataclass(frozen=True)
+class PyAsset:
+    name: str
+    function: str
+    line: int
+    params: tuple[str, ...]
+    lazy_params: tuple[str, ...]
+    fingerprint: str
+    options: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PyCheck:
+    asset: str
+    name: str
+    function: str
+    line: int
+    severity: str
+    description: str | None
+    fingerprint: str
+
+
+@dataclass
+class PyFileInfo:
+    """What one Python file declares, and which local modules its fingerprints read."""
+
+    assets: list[PyAsset] = field(default_factory=list)
+    checks: list[PyCheck] = field(default_factory=list)
+    local_deps: list[str] = field(default_factory=list)  # project-relative paths
+
+
+def scan_python_file(path: Path, relpath: str, search_dirs: list[Path], root: Path) -> PyFileInfo:
+    """Find the `@asset` and `@check` functions of one file; raise ProjectError on a bad file."""
+    module = _parse(path, relpath)
+    info = PyFileInfo()
+    fingerprinter = _Fingerprinter(search_dirs, root)
+    symbols = _module_symbols(module)
+    for node in module.body:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        for deco in node.decorator_list:
+            kind = _decorator_kind(deco)
+            if kind == "asset":
+                info.assets.append(_asset(node, deco, relpath, fingerprinter, symbols, path))
+            elif kind == "check":
+                info.checks.append(_check(node, deco, relpath, fingerprinter, symbols, path))
+    info.local_deps = sorted(fingerprinter.local_files)
+    return info
+
+
+def _parse(path: Path, relpath: str) -> ast.Module:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ProjectError(
+            f"not valid UTF-8 (byte {e.start})",
+            relpath,
+            raw.count(b"\n", 0, e.start) + 1,
+            hint="save the file as UTF-8",
+        ) from None
+    try:
+        return ast.parse(text, filename=relpath)
+    except SyntaxError as e:
+        raise ProjectError(f"Python syntax error: {e.msg}", relpath, e.lineno, e.offset) from None
+    except ValueError as e:  # e.g. null bytes
+        raise ProjectError(f"cannot parse: {e}", relpath, 1) from None
+
+
+def _decorator_kind(deco: ast.expr) -> str | None:
+    target = deco.func if isinstance(deco, ast.Call) else deco
+    name = target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else None
+    return name if name in ("asset", "check") else None
+
+
+def _literal_kwargs(
+    deco: ast.expr, allowed: tuple[str, ...], relpath: str, what: str, name_valued: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    if not isinstance(deco, ast.Call):
+        return {}
+    if deco.args:
+        raise ProjectError(
+            f"@{what} takes keyword arguments only",
+            relpath,
+            deco.lineno,
+            deco.col_offset + 1,
+            hint=f"e.g. @{what}(description='...')",
+        )
+    out: dict[str, Any] = {}
+    for kw in deco.keywords:
+        if kw.arg is None or kw.arg not in allowed:
+            from ..errors import did_you_mean
+
+            raise ProjectError(
+                f"unknown @{what} argument '{kw.arg}'",
+                relpath,
+                kw.value.lineno,
+                kw.value.col_offset + 1,
+                hint=did_you_mean(kw.arg or "", allowed) or f"allowed: {', '.join(allowed)}",
+            )
+        if kw.arg in name_valued and isinstance(kw.value, ast.Name | ast.Attribute):
+            out[kw.arg] = ast.unparse(kw.value)
+            continue
+        try:
+            out[kw.arg] = ast.literal_eval(kw.value)
+        except (ValueError, SyntaxError):
+            raise ProjectError(
+                f"@{what}({kw.arg}=...) must be a literal value",
+                relpath,
+                kw.value.lineno,
+                kw.value.col_offset + 1,
+                hint="assetbuild reads decorators without running your code: use strings, numbers, lists, dicts",
+            ) from None
+    return out
+
+
+def _asset(
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    deco: ast.expr,
+    relpath: str,
+    fp: _Fingerprinter,
+    symbols: dict[str, ast.stmt],
+    path: Path,
+) -> PyAsset:
+    if isinstance(node, ast.AsyncFunctionDef):
+        raise ProjectError(
+            "an asset function cannot be async", relpath, node.lineno, hint="define it with plain 'def'"
+        )
+    opts = _literal_kwargs(deco, _ASSET_KWARGS, relpath, "asset", name_valued=("schema",))
+    args = node.args
+    if args.vararg or args.kwarg or args.posonlyargs:
+        raise ProjectError(
+            f"asset '{node.name}': upstream assets are named parameters; *args/**kwargs are not supported",
+            relpath,
+            node.lineno,
+        )
+    params = tuple(a.arg for a in args.args + args.kwonlyargs)
+    lazy = tuple(
+        a.arg for a in args.args + args.kwonlyargs if a.annotation is not None and "LazyFrame" in ast.unparse(a.annotation)
+    )
+    name = opts.get("name", node.name)
+    _check_option_types(opts, relpath, node.lineno)
+    return PyAsset(
+        name=name,
+        function=node.name,
+        line=node.lineno,
+        params=params,
+        lazy_params=lazy,
+        fingerprint=fp.function(node, symbols, path),
+        options=opts,
+    )
+
+
+def _check(
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    deco: ast.expr,
+    relpath: str,
+    fp: _Fingerprinter,
+    symbols: dict[str, ast.stmt],
+    path: Path,
+) -> PyCheck:
+    opts = _literal_kwargs(deco, _CHECK_KWARGS, relpath, "check")
+    asset = opts.get("asset")
+    if not isinstance(asset, str):
+        raise ProjectError(
+            f"@check on '{node.name}' needs asset='NAME'",
+            relpath,
+            node.lineno,
+            hint="e.g. @check(asset='cleaned_transactions')",
+        )
+    severity = opts.get("severity", "error")
+    if severity not in ("error", "warn"):
+        raise ProjectError("@check severity must be 'error' or 'warn'", relpath, node.lineno)
+    return PyCheck(
+        asset=asset,
+        name=opts.get("name", node.name),
+        function=node.name,
+        line=node.lineno,
+        severity=severity,
+        description=opts.get("description"),
+        fingerprint=fp.function(node, symbols, path),
+    )
+
+
+def _check_option_types(opts: dict[str, Any], relpath: str, line: int) -> None:
+    expected: dict[str, type | tuple[type, ...]] = {
+        "name": str,
+        "description": str,
+        "tags": (list, tuple),
+        "owner": str,
+        "retries": int,
+        "metadata": dict,
+        "export": str,
+        "schema": str,
+    }
+    for key, value in opts.items():
+        if not isinstance(value, expected[key]) or (key == "retries" and (isinstance(value, bool) or value < 0)):
+            raise ProjectError(f"@asset({key}=...) has the wrong type: {value!r}", relpath, line)
+
+
+def _module_symbols(module: ast.Module) -> dict[str, ast.stmt]:
+    """Module-level name -> the statement that binds it (last binding wins, as at run time)."""
+    out: dict[str, ast.stmt] = {}
+    for stmt in module.body:
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            out[stmt.name] = stmt
+        elif isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                for n in ast.walk(target):
+                    if isinstance(n, ast.Name):
+                        out[n.id] = stmt
+        elif isinstance(stmt, ast.AnnAssign | ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            out[stmt.target.id] = stmt
+        elif isinstance(stmt, ast.Import | ast.ImportFrom):
+            for alias in stmt.names:
+                bound = alias.asname or alias.name.split(".")[0]
+                out[bound] = stmt
+    return out
+
+
+class _StripDocstrings(ast.NodeTransformer):
+    def _strip(self, node: Any) -> Any:
+        self.generic_visit(node)
+        body = node.body
+        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+            if isinstance(body[0].value.value, str):
+                node.body = body[1:] or [ast.Pass()]
+        return node
+
+    visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Module = _strip
+
+
+def normalised(node: ast.AST) -> str:
+    """The node as canonical source: no docstrings or comments, formatting by `ast.unparse`."""
+    import copy
+
+    clean = _StripDocstrings().visit(copy.deepcopy(node))
+    return ast.unparse(clean)
+
+
+class _Fingerprinter:
+    """Hashes a function with everything at module level it reaches, and local modules it imports."""
+
+    def __init__(self, search_dirs: list[Path], root: Path) -> None:
+        self.search_dirs = search_dirs
+        self.root = root
+        self.local_files: set[str] = set()
+        self._module_cache: dict[Path, str] = {}
+
+    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, symbols: dict[str, ast.stmt], path: Path) -> str:
+        import copy
+
+        main = copy.deepcopy(node)
+        main.decorator_list = []
+        parts = [normalised(main)]
+        seen: set[int] = {id(node)}
+        deps: list[str] = []
+        self._follow(node, symbols, seen, deps, path)
+        parts.extend(sorted(set(deps)))
+        return hash_text("\n\x00".join(parts))
+
+    def _follow(self, node: ast.AST, symbols: dict[str, ast.stmt], seen: set[int], deps: list[str], path: Path) -> None:
+        for name in _names_used(node):
+            stmt = symbols.get(name)
+            if stmt is None or id(stmt) in seen:
+                continue
+            seen.add(id(stmt))
+            if isinstance(stmt, ast.Import | ast.ImportFrom):
+                deps.append(self._import(stmt, path))
+                continue
+            deps.append(normalised(stmt))
+            self._follow(stmt, symbols, seen, deps, path)
+
+    def _import(self, stmt: ast.Import | ast.ImportFrom, path: Path) -> str:
+        text = ast.unparse(stmt)
+        modules = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else [stmt.module or ""]
+        extra = []
+        for mod in modules:
+            local = self._resolve_local(mod, path, stmt.level if isinstance(stmt, ast.ImportFrom) else 0)
+            if local is not None:
+                extra.append(self._module_fingerprint(local))
+            if isinstance(stmt, ast.ImportFrom):
+                # `from pkg import sub` may name a local submodule rather than an attribute
+                for alias in stmt.names:
+                    sub = self._resolve_local(f"{mod}.{alias.name}" if mod else alias.name, path, stmt.level)
+                    if sub is not None:
+                        extra.append(self._module_fingerprint(sub))
+        return text + "".join(f"\n[{e}]" for e in extra)
+
+    def _resolve_local(self, module: str, path: Path, level: int) -> Path | None:
+        if not module and not level:
+            return None
+        parts = [p for p in module.split(".") if p]
+        bases = [path.parent] if level else self.search_dirs
+        for base in bases:
+            for _ in range(max(level - 1, 0)):
+                base = base.parent
+            candidate = base.joinpath(*parts) if parts else base
+            for f in (candidate.with_suffix(".py"), candidate / "__init__.py"):
+                if parts and f.is_file():
+                    return f
+        return None
+
+    def _module_fingerprint(self, file: Path) -> str:
+        if file in self._module_cache:
+            return self._module_cache[file]
+        self._module_cache[file] = "(cycle)"  # guards import cycles between local modules
+        try:
+            rel = file.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            rel = str(file)
+        self.local_files.add(rel)
+        module = _parse(file, rel)
+        parts = [normalised(module)]
+        for stmt in ast.walk(module):
+            if isinstance(stmt, ast.Import | ast.ImportFrom):
+                for mod in [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else [stmt.module or ""]:
+                    local = self._resolve_local(mod, file, stmt.level if isinstance(stmt, ast.ImportFrom) else 0)
+                    if local is not None and local != file:
+                        parts.append(self._module_fingerprint(local))
+        digest = hash_text("\n".join(parts))
+        self._module_cache[file] = digest
+        return digest
+
+
+def _names_used(node: ast.AST) -> list[str]:
+    names: list[str] = []
+    for n in ast.walk(node):
+        if isinstance(n, ast.Name):
+            names.append(n.id)
+        elif isinstance(n, ast.Attribute):
+            base: ast.expr = n
+            while isinstance(base, ast.Attribute):
+                base = base.value
+            if isinstance(base, ast.Name):
+                names.append(base.id)
+    return names

@@ -1,0 +1,104 @@
+"""Running Python assets: import the user's module by path, call the function with upstream tables.
+
+User modules are imported only here, when an asset actually runs. Tracebacks shown to the user
+keep their own frames and drop assetbuild's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+import traceback
+import types
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from ..definitions.model import AssetDef
+from ..errors import AssetFailure
+from .content import to_polars
+
+_import_lock = threading.Lock()
+
+
+class ModuleLoader:
+    """Imports project files once per process under private module names."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.modules: dict[str, types.ModuleType] = {}
+        for p in (root / "assets", root):
+            if str(p) not in sys.path:
+                sys.path.insert(0, str(p))
+
+    def load(self, relpath: str) -> types.ModuleType:
+        with _import_lock:
+            if relpath in self.modules:
+                return self.modules[relpath]
+            path = self.root / relpath
+            mod_name = "assetbuild_project_" + relpath.removesuffix(".py").replace("/", "__").replace("-", "_")
+            spec = importlib.util.spec_from_file_location(mod_name, path)
+            if spec is None or spec.loader is None:
+                raise AssetFailure(f"cannot import {relpath}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[mod_name] = module
+            try:
+                spec.loader.exec_module(module)
+            except Exception as e:
+                sys.modules.pop(mod_name, None)
+                raise AssetFailure(
+                    f"importing {relpath} failed: {type(e).__name__}: {e}", user_traceback(e, self.root)
+                ) from None
+            self.modules[relpath] = module
+            return module
+
+    def function(self, relpath: str, name: str) -> Any:
+        module = self.load(relpath)
+        fn = getattr(module, name, None)
+        if fn is None:
+            raise AssetFailure(f"{relpath} has no function '{name}' at import time")
+        return getattr(fn, "__wrapped_asset__", fn)
+
+
+def run_python(asset: AssetDef, loader: ModuleLoader, inputs: dict[str, Path]) -> pl.DataFrame:
+    assert asset.function is not None
+    fn = loader.function(asset.path, asset.function)
+    kwargs: dict[str, Any] = {}
+    for name, path in inputs.items():
+        kwargs[name] = pl.scan_parquet(path) if name in asset.lazy_params else pl.read_parquet(path)
+    try:
+        value = fn(**kwargs)
+    except Exception as e:
+        raise AssetFailure(
+            f"{asset.path}:{asset.line}: {asset.name} raised {type(e).__name__}: {e}",
+            user_traceback(e, loader.root),
+        ) from None
+    try:
+        return to_polars(value, f"{asset.path}:{asset.line}: {asset.name}")
+    except TypeError as e:
+        raise AssetFailure(str(e)) from None
+    except Exception as e:  # e.g. a LazyFrame whose plan fails when collected
+        raise AssetFailure(
+            f"{asset.path}:{asset.line}: {asset.name}: computing its result failed: {type(e).__name__}: {e}",
+            user_traceback(e, loader.root),
+        ) from None
+
+
+def user_traceback(exc: BaseException, root: Path) -> str:
+    """The exception's traceback with assetbuild's own frames removed."""
+    own = str(Path(__file__).resolve().parents[1])
+    lines = []
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if frame.filename.startswith(own):
+            continue
+        try:
+            shown = str(Path(frame.filename).resolve().relative_to(root))
+        except ValueError:
+            shown = frame.filename
+        lines.append(f'  File "{shown}", line {frame.lineno}, in {frame.name}\n')
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}\n")
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)

@@ -1,0 +1,93 @@
+"""ORDER: run a DAG of steps in dependency order on N worker threads, propagating blocked/skipped.
+
+The scheduler knows nothing of assets' kinds, the store, the UI or lineage. For each node whose
+dependencies are settled it calls `prepare(name, settled)`, which either settles the node at once
+(returns a result) or returns work to run on a worker thread. Work runs concurrently; `prepare`
+and `on_settled` always run on the calling thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Generic, TypeVar
+
+R = TypeVar("R")
+
+Work = Callable[[], R]
+
+
+class Scheduler(Generic[R]):
+    def __init__(
+        self,
+        order: Sequence[str],
+        deps: Mapping[str, Sequence[str]],
+        jobs: int,
+        prepare: Callable[[str, dict[str, R]], R | Work[R]],
+        is_failure: Callable[[R], bool],
+        blocked: Callable[[str, str], R],
+        skipped: Callable[[str], R],
+        on_settled: Callable[[str, R], None] = lambda name, result: None,
+        fail_fast: bool = False,
+    ) -> None:
+        self.order = list(order)
+        chosen = set(self.order)
+        self.deps = {n: [d for d in deps.get(n, ()) if d in chosen] for n in self.order}
+        self.jobs = max(1, jobs)
+        self.prepare = prepare
+        self.is_failure = is_failure
+        self.blocked = blocked
+        self.skipped = skipped
+        self.on_settled = on_settled
+        self.fail_fast = fail_fast
+
+    def run(self) -> dict[str, R]:
+        settled: dict[str, R] = {}
+        waiting = {n: len(d) for n, d in self.deps.items()}
+        children: dict[str, list[str]] = {n: [] for n in self.order}
+        for n, ds in self.deps.items():
+            for d in ds:
+                children[d].append(n)
+        rank = {n: i for i, n in enumerate(self.order)}
+        ready = [n for n in self.order if waiting[n] == 0]
+        running: dict[Future[R], str] = {}
+        stop = False
+
+        def settle(name: str, result: R) -> None:
+            nonlocal stop
+            settled[name] = result
+            self.on_settled(name, result)
+            if self.is_failure(result) and self.fail_fast:
+                stop = True
+            for c in children[name]:
+                waiting[c] -= 1
+                if waiting[c] == 0:
+                    ready.append(c)
+            ready.sort(key=rank.__getitem__)
+
+        with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="assetbuild") as pool:
+            while ready or running:
+                while ready and not stop and len(running) < self.jobs * 2:
+                    name = ready.pop(0)
+                    failed_dep = next((d for d in self.deps[name] if self.is_failure(settled[d])), None)
+                    if failed_dep is not None:
+                        settle(name, self.blocked(name, failed_dep))
+                        continue
+                    step = self.prepare(name, {d: settled[d] for d in self.deps[name]})
+                    if callable(step):
+                        running[pool.submit(step)] = name
+                    else:
+                        settle(name, step)
+                if stop:
+                    ready.clear()
+                if not running:
+                    continue
+                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for fut in sorted(done, key=lambda f: rank[running[f]]):
+                    name = running.pop(fut)
+                    settle(name, fut.result())
+        for name in self.order:
+            if name not in settled:
+                settled[name] = self.skipped(name)
+                self.on_settled(name, settled[name])
+        return settled

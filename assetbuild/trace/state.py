@@ -1,0 +1,377 @@
+"""The trace store: `.assetbuild/state.db` (SQLite, WAL) of materializations, current pointers,
+check results by check key, and the run history.
+
+All writes go through short transactions; publishing (moving `current`) is one transaction, so
+a killed build leaves every pointer at a complete, checked materialization.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import StoreError
+
+# The layout of state.db; a file from another version gets a clear message (or a migration).
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS materializations (
+    id INTEGER PRIMARY KEY,
+    asset TEXT NOT NULL,
+    build_key TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    rows INTEGER,
+    object TEXT NOT NULL,
+    object_size INTEGER NOT NULL,
+    file_hash TEXT NOT NULL,
+    schema TEXT NOT NULL,
+    run_id TEXT,
+    created_at REAL NOT NULL,
+    quarantined INTEGER NOT NULL DEFAULT 0,
+    key_parts TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS materializations_key ON materializations (asset, build_key);
+CREATE TABLE IF NOT EXISTS current (
+    env TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    materialization INTEGER NOT NULL REFERENCES materializations (id),
+    check_key TEXT,
+    checks_passed INTEGER NOT NULL DEFAULT 1,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (env, asset)
+);
+CREATE TABLE IF NOT EXISTS checks (
+    check_key TEXT PRIMARY KEY,
+    asset TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    rules_fingerprint TEXT NOT NULL,
+    passed INTEGER NOT NULL,
+    results TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY,
+    command TEXT NOT NULL,
+    env TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL,
+    status TEXT,
+    summary TEXT
+);
+CREATE TABLE IF NOT EXISTS asset_runs (
+    run_id TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    duration_s REAL,
+    error TEXT,
+    build_key TEXT,
+    content_hash TEXT,
+    rows INTEGER,
+    checks TEXT,
+    finished_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS asset_runs_asset ON asset_runs (asset, finished_at);
+"""
+
+
+@dataclass(frozen=True)
+class Materialization:
+    id: int
+    asset: str
+    build_key: str
+    content_hash: str
+    rows: int | None
+    object: str
+    object_size: int
+    file_hash: str
+    schema: list[tuple[str, str]]
+    run_id: str | None
+    created_at: float
+    quarantined: bool
+    key_parts: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Current:
+    mat: Materialization
+    check_key: str | None
+    checks_passed: bool
+
+
+_MAT_COLS = (
+    "m.id, m.asset, m.build_key, m.content_hash, m.rows, m.object, m.object_size, m.file_hash, "
+    "m.schema, m.run_id, m.created_at, m.quarantined, m.key_parts"
+)
+
+
+def _mat(row: tuple[Any, ...]) -> Materialization:
+    return Materialization(
+        id=row[0],
+        asset=row[1],
+        build_key=row[2],
+        content_hash=row[3],
+        rows=row[4],
+        object=row[5],
+        object_size=row[6],
+        file_hash=row[7],
+        schema=[tuple(c) for c in json.loads(row[8])],  # type: ignore[misc]
+        run_id=row[9],
+        created_at=row[10],
+        quarantined=bool(row[11]),
+        key_parts=json.loads(row[12]),
+    )
+
+
+class State:
+    """One open state.db. Thread-safe: every call takes the same lock."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(cls, store_dir: Path, readonly: bool = False) -> State | None:
+        """Open (creating unless `readonly`) the store; None when readonly and there is none yet."""
+        path = store_dir / "state.db"
+        if readonly and not path.exists():
+            return None
+        if not readonly:
+            store_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            if readonly:
+                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+            else:
+                conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            state = cls(conn, path)
+            state._check_version(readonly)
+            return state
+        except sqlite3.DatabaseError as e:
+            raise StoreError(
+                f"{path}: cannot open the state database ({e})",
+            ) from None
+
+    def _check_version(self, readonly: bool) -> None:
+        has_meta = self.conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name='meta'"
+        ).fetchone()
+        version = None
+        if has_meta:
+            row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else None
+        if version is None:
+            if readonly:
+                return
+            with self.transaction():
+                for stmt in _SCHEMA.split(";"):
+                    if stmt.strip():
+                        self.conn.execute(stmt)
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+                )
+            return
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} was written by a newer assetbuild (store format {version}; this one reads "
+                f"{SCHEMA_VERSION}). Upgrade assetbuild, or move .assetbuild/ aside to start afresh."
+            )
+        if version < SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has store format {version}, older than {SCHEMA_VERSION}, and no migration exists. "
+                "Move .assetbuild/ aside and build again."
+            )
+
+    def transaction(self) -> _Tx:
+        return _Tx(self)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- reading -------------------------------------------------------------------------
+
+    def current(self, env: str) -> dict[str, Current]:
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT {_MAT_COLS}, c.check_key, c.checks_passed FROM current c "
+                "JOIN materializations m ON m.id = c.materialization WHERE c.env = ?",
+                (env,),
+            ).fetchall()
+        return {r[1]: Current(_mat(r[:13]), r[13], bool(r[14])) for r in rows}
+
+    def current_of(self, env: str, asset: str) -> Current | None:
+        with self._lock:
+            r = self.conn.execute(
+                f"SELECT {_MAT_COLS}, c.check_key, c.checks_passed FROM current c "
+                "JOIN materializations m ON m.id = c.materialization WHERE c.env = ? AND c.asset = ?",
+                (env, asset),
+            ).fetchone()
+        return Current(_mat(r[:13]), r[13], bool(r[14])) if r else None
+
+    def find(self, asset: str, build_key: str) -> list[Materialization]:
+        """Stored materializations with this build key, newest first, unquarantined first."""
+        with self._lock:
+            rows = self.conn.execute(
+                f"SELECT {_MAT_COLS} FROM materializations m WHERE asset = ? AND build_key = ? "
+                "ORDER BY quarantined, created_at DESC",
+                (asset, build_key),
+            ).fetchall()
+        return [_mat(r) for r in rows]
+
+    def materializations(self, asset: str | None = None) -> list[Materialization]:
+        with self._lock:
+            if asset is None:
+                rows = self.conn.execute(f"SELECT {_MAT_COLS} FROM materializations m ORDER BY id").fetchall()
+            else:
+                rows = self.conn.execute(
+                    f"SELECT {_MAT_COLS} FROM materializations m WHERE asset = ? ORDER BY created_at DESC, id DESC",
+                    (asset,),
+                ).fetchall()
+        return [_mat(r) for r in rows]
+
+    def checks(self, check_key: str) -> tuple[bool, list[dict[str, Any]]] | None:
+        with self._lock:
+            row = self.conn.execute("SELECT passed, results FROM checks WHERE check_key = ?", (check_key,)).fetchone()
+        return (bool(row[0]), json.loads(row[1])) if row else None
+
+    def asset_runs(self, asset: str, limit: int = 50) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT run_id, status, reason, duration_s, error, build_key, content_hash, rows, checks, "
+                "finished_at FROM asset_runs WHERE asset = ? ORDER BY finished_at DESC LIMIT ?",
+                (asset, limit),
+            ).fetchall()
+        keys = ("run_id", "status", "reason", "duration_s", "error", "build_key", "content_hash", "rows",
+                "checks", "finished_at")
+        out = []
+        for r in rows:
+            d = dict(zip(keys, r, strict=True))
+            d["checks"] = json.loads(d["checks"]) if d["checks"] else []
+            out.append(d)
+        return out
+
+    def last_runs(self, limit: int = 20) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT run_id, command, env, started_at, finished_at, status, summary FROM runs "
+                "ORDER BY started_at DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        keys = ("run_id", "command", "env", "started_at", "finished_at", "status", "summary")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    # -- writing -------------------------------------------------------------------------
+
+    def add_materialization(
+        self,
+        asset: str,
+        build_key: str,
+        content_hash: str,
+        rows: int | None,
+        obj: str,
+        object_size: int,
+        file_hash: str,
+        schema: list[tuple[str, str]],
+        run_id: str,
+        quarantined: bool,
+        key_parts: dict[str, Any],
+    ) -> Materialization:
+        now = time.time()
+        with self._lock, self.transaction():
+            cur = self.conn.execute(
+                "INSERT INTO materializations (asset, build_key, content_hash, rows, object, object_size, "
+                "file_hash, schema, run_id, created_at, quarantined, key_parts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (asset, build_key, content_hash, rows, obj, object_size, file_hash, json.dumps(schema), run_id,
+                 now, int(quarantined), json.dumps(key_parts)),
+            )
+            mid = cur.lastrowid
+        assert mid is not None
+        return Materialization(mid, asset, build_key, content_hash, rows, obj, object_size, file_hash, schema,
+                               run_id, now, quarantined, key_parts)
+
+    def publish(self, env: str, asset: str, mat_id: int, check_key: str | None, passed: bool = True) -> None:
+        """Point `current` at a materialization (one transaction) and clear its quarantine mark."""
+        with self._lock, self.transaction():
+            self.conn.execute(
+                "INSERT INTO current (env, asset, materialization, check_key, checks_passed, updated_at) "
+                "VALUES (?,?,?,?,?,?) ON CONFLICT (env, asset) DO UPDATE SET materialization=excluded.materialization, "
+                "check_key=excluded.check_key, checks_passed=excluded.checks_passed, updated_at=excluded.updated_at",
+                (env, asset, mat_id, check_key, int(passed), time.time()),
+            )
+            self.conn.execute("UPDATE materializations SET quarantined = 0 WHERE id = ?", (mat_id,))
+
+    def set_current_checks(self, env: str, asset: str, check_key: str, passed: bool) -> None:
+        with self._lock, self.transaction():
+            self.conn.execute(
+                "UPDATE current SET check_key = ?, checks_passed = ? WHERE env = ? AND asset = ?",
+                (check_key, int(passed), env, asset),
+            )
+
+    def drop_current(self, env: str, assets: Iterable[str]) -> None:
+        with self._lock, self.transaction():
+            self.conn.executemany("DELETE FROM current WHERE env = ? AND asset = ?", [(env, a) for a in assets])
+
+    def put_checks(
+        self, check_key: str, asset: str, content_hash: str, rules_fp: str, passed: bool, results: list[dict[str, Any]]
+    ) -> None:
+        with self._lock, self.transaction():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO checks VALUES (?,?,?,?,?,?,?)",
+                (check_key, asset, content_hash, rules_fp, int(passed), json.dumps(results, default=str), time.time()),
+            )
+
+    def start_run(self, run_id: str, command: str, env: str) -> None:
+        with self._lock, self.transaction():
+            self.conn.execute(
+                "INSERT INTO runs (run_id, command, env, started_at) VALUES (?,?,?,?)",
+                (run_id, command, env, time.time()),
+            )
+
+    def finish_run(self, run_id: str, status: str, summary: dict[str, int], asset_rows: list[tuple[Any, ...]]) -> None:
+        """Close a run and record one row per asset (status, reason, duration, error) in one transaction."""
+        now = time.time()
+        with self._lock, self.transaction():
+            self.conn.execute(
+                "UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE run_id = ?",
+                (now, status, json.dumps(summary), run_id),
+            )
+            self.conn.executemany(
+                "INSERT INTO asset_runs (run_id, asset, status, reason, duration_s, error, build_key, content_hash, "
+                "rows, checks, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                [(run_id, *r, now) for r in asset_rows],
+            )
+
+
+class _Tx:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception; re-entrant within one State."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+        self.outer = False
+
+    def __enter__(self) -> None:
+        self.state._lock.acquire()
+        if not self.state.conn.in_transaction:
+            self.state.conn.execute("BEGIN IMMEDIATE")
+            self.outer = True
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            if self.outer:
+                if exc_type is None:
+                    self.state.conn.execute("COMMIT")
+                else:
+                    self.state.conn.execute("ROLLBACK")
+        finally:
+            self.state._lock.release()
