@@ -129,6 +129,7 @@ class Builder:
             if self._sql is not None:
                 self._sql.close()
         result = BuildResult(self.run_id, [settled[n] for n in names], time.perf_counter() - t0, self.warnings)
+        result.errors.extend(self._deliver())
         self.state.finish_run(
             self.run_id,
             result.status,
@@ -151,6 +152,39 @@ class Builder:
         self.listeners.build_finished(project, result)
         result.warnings.extend(self.listeners.errors)
         return result
+
+    def _deliver(self) -> list[str]:
+        """After publishing: exports of changed assets, then the warehouse views. Returns errors."""
+        from .delivery.exports import Exporter, parse_target
+        from .delivery.warehouse import refresh_warehouse
+
+        errors: list[str] = []
+        current = self.state.current(self.env)
+        exporter: Exporter | None = None
+        for asset, spec in self.project.exports.items():
+            cur = current.get(asset)
+            if cur is None or not cur.checks_passed:
+                continue  # never deliver data that fails an error rule
+            target = parse_target(asset, spec)
+            exporter = exporter or Exporter(self.project.root, self.project.store_dir)
+            if not exporter.needed(asset, target, cur.mat.content_hash):
+                continue
+            try:
+                exporter.export(asset, target, self.objects.path(cur.mat.object), cur.mat.content_hash)
+            except Exception as e:
+                errors.append(f"export of '{asset}' to {target.describe()} failed: {e}; the previous export is intact")
+        if exporter is not None:
+            try:
+                exporter.save()
+            except OSError as e:
+                errors.append(f"recording exports failed: {e}")
+        views = {n: self.objects.path(c.mat.object) for n, c in current.items() if n in self.project.assets}
+        schema = "main" if self.env == "default" else self.env
+        try:
+            refresh_warehouse(self.project.store_dir, views, schema)
+        except Exception as e:
+            errors.append(f"updating .assetbuild/warehouse.duckdb failed: {e}")
+        return errors
 
     def _selection(self) -> list[str]:
         names = select(self.project, self.options.select)

@@ -192,6 +192,32 @@ def history(project_dir: str, asset: str, fmt: str) -> None:
     _run(fmt, action)
 
 
+@main.command()
+@click.argument("sql")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--limit", type=int, default=1000, show_default=True, help="rows printed in table format")
+@click.pass_obj
+def query(project_dir: str, sql: str, fmt: str, limit: int) -> None:
+    """Run a read-only SQL query (DuckDB) over the current data of every asset."""
+
+    def action() -> int:
+        from .reading import query as run_query
+
+        df = run_query(project_dir, sql)
+        if fmt == "json":
+            click.echo(json.dumps({"columns": df.columns, "rows": df.rows(), "row_count": df.height}, default=str))
+        elif fmt == "csv":
+            click.echo(df.write_csv(), nl=False)
+        else:
+            import polars as pl
+
+            with pl.Config(tbl_rows=limit, tbl_cols=-1, fmt_str_lengths=60):
+                click.echo(df.head(limit))
+        return 0
+
+    _run("json" if fmt == "json" else "text", action)
+
+
 def _write_junit(assets: list[Any], path: str) -> None:
     from .checks.junit import junit_xml
 

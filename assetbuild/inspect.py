@@ -67,7 +67,7 @@ def show_asset(project_dir: str | Path, name: str, rows: int = 0) -> dict[str, A
         info["last_run"] = runs[0] if runs else None
         if runs:
             runs[0]["finished_at"] = _when(runs[0]["finished_at"])
-        if rows and cur is not None:
+        if rows and cur is not None:  # a preview needs the data itself
             import polars as pl
 
             df = pl.read_parquet(ObjectStore(project.store_dir).path(cur.mat.object), n_rows=rows)

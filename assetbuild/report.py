@@ -58,5 +58,7 @@ def render_text(result: BuildResult, verbose: bool = False, quiet: bool = False,
         lines.append(f"  rerun just that part: assetbuild build {' '.join('+' + a.name + '+' for a in failed)}")
     for w in result.warnings:
         lines.append(f"  warning: {w}")
+    for e in result.errors:
+        lines.append(f"  error: {e}")
     lines.append(summary_line(result))
     return "\n".join(lines)

@@ -117,10 +117,11 @@ class BuildResult:
     assets: list[AssetResult]
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # delivery failures (exports) after publishing
 
     @property
     def ok(self) -> bool:
-        return not any(a.status in FAILING for a in self.assets)
+        return not self.errors and not any(a.status in FAILING for a in self.assets)
 
     @property
     def status(self) -> str:
@@ -140,4 +141,5 @@ class BuildResult:
             "assets": [a.to_json() for a in self.assets],
             "summary": self.summary(),
             "warnings": list(self.warnings),
+            "errors": list(self.errors),
         }

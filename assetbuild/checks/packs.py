@@ -14,7 +14,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from ..errors import ProjectError
-from .specs import PACK_KINDS, RuleSpec, parse_column
+from .specs import RuleSpec, parse_column
 from .yamlnodes import compose
 
 _PACK_KEYS = ("pack", "description", "rules")
@@ -70,7 +70,7 @@ def _parse(name: str, file: Traversable) -> Pack:
     if "pack" in items and items["pack"][1].string("pack") != name:
         raise items["pack"][1].error(f"the pack in {name}.yaml must be named '{name}'")
     description = items["description"][1].string("description") if "description" in items else None
-    specs = parse_column(items["rules"][1], f"pack '{name}'", allowed=PACK_KINDS)
+    specs = parse_column(items["rules"][1], f"pack '{name}'", in_pack=True)
     if not specs:
         raise ProjectError(f"pack '{name}' applies no rules", label, items["rules"][0].line)
     return Pack(name, description, tuple(specs), label)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..errors import ProjectError, did_you_mean
@@ -222,13 +222,24 @@ def _check_regex(node: Node, pattern: str) -> None:
 # -- column rules -----------------------------------------------------------------------------
 
 
-def parse_column(node: Node, what: str, allowed: tuple[str, ...] = COLUMN_KINDS) -> list[RuleSpec]:
-    """The rules of one column (or of one pack): `{dtype: float, min: 0, use: iso_currency}`."""
+def parse_column(node: Node, what: str, in_pack: bool = False) -> list[RuleSpec]:
+    """The rules of one column, `{dtype: float, min: 0, use: iso_currency}`, or of one pack.
+
+    A column may also say `severity:` and `description:` beside its rules: defaults for each of
+    them that does not say its own. A pack may not (its file has its own description).
+    """
+    allowed = PACK_KINDS if in_pack else (*COLUMN_KINDS, *_META)
+    items = node.items(allowed, what)
+    severity, description = _meta(items)
     specs = []
-    for kind, key, value in node.items(allowed, what):
+    for kind, key, value in items:
+        if kind in _META:
+            continue
         spec = _column_rule(kind, key, value)
         if spec is not None:
-            specs.append(spec)
+            specs.append(
+                replace(spec, severity=spec.severity or severity, description=spec.description or description)
+            )
     return specs
 
 
@@ -281,7 +292,8 @@ def _column_rule(kind: str, key: Node, node: Node) -> RuleSpec | None:
         asset, _, column = target.partition(".")
         if not asset or not column:
             raise value.error(
-                f"'references' must name ASSET.COLUMN, not '{target}'", hint="references: merchants.merchant_id"
+                f"'references' must name ASSET.COLUMN, not '{target}'",
+                hint="references: merchants.merchant_id",
             )
         params = {"asset": asset, "column": column}
         reads = (asset,)
@@ -333,12 +345,15 @@ def _table_rule(kind: str, key: Node, node: Node) -> RuleSpec:
         p = {k: v for k, _, v in items}
         for required in ("column", "max_age"):
             if required not in p:
-                raise node.error(f"'freshness' needs `{required}`", hint="freshness: {column: ts, max_age: 1h}")
+                raise node.error(
+                    f"'freshness' needs `{required}`", hint="freshness: {column: ts, max_age: 1h}"
+                )
         age_text = str(p["max_age"].value()) if p["max_age"].is_scalar else ""
         seconds = parse_duration(age_text)
         if seconds is None:
             raise p["max_age"].error(
-                f"max_age must be a duration, not {p['max_age'].describe()}", hint="use e.g. 30m, 1h, 2d or 1h30m"
+                f"max_age must be a duration, not {p['max_age'].describe()}",
+                hint="use e.g. 30m, 1h, 2d or 1h30m",
             )
         params = {"column": p["column"].string("freshness column"), "max_age_s": seconds}
         return RuleSpec(kind, params, key, node, *_meta(items))
@@ -373,7 +388,9 @@ def _sql_item(
     if text_key not in p:
         raise node.error(f"this '{kind}' rule needs `{text_key}`")
     if name_required and "name" not in p:
-        raise node.error(f"each rule in an '{kind}' list needs a `name`", hint=f"- {{name: ..., {text_key}: ...}}")
+        raise node.error(
+            f"each rule in an '{kind}' list needs a `name`", hint=f"- {{name: ..., {text_key}: ...}}"
+        )
     label = p["name"].string("name") if "name" in p else (str(index) if index is not None else None)
     if label is not None and not re.fullmatch(r"[A-Za-z0-9_\-]+", label):
         raise p["name"].error(f"rule name '{label}' may hold only letters, digits, '_' and '-'")

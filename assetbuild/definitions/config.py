@@ -42,7 +42,7 @@ class SourceConfig:
 class Config:
     name: str
     sources: dict[str, SourceConfig]
-    exports: dict[str, str] = field(default_factory=dict)
+    exports: dict[str, Any] = field(default_factory=dict)
     lineage: dict[str, Any] = field(default_factory=dict)
     jobs: int | None = None
     environment: str = "default"
@@ -77,12 +77,12 @@ def load_config(root: Path) -> Config:
         sources[src_name] = _source(src_name, spec, lines)
     exports = _table(data, "exports", lines)
     for asset, target in exports.items():
-        if not isinstance(target, str):
+        if not isinstance(target, str) and not (isinstance(target, dict) and isinstance(target.get("path"), str)):
             raise ProjectError(
-                f"export of '{asset}' must be a path string",
+                f"export of '{asset}' must be a path string or a table with a path",
                 CONFIG_FILE,
                 _find_line(lines, asset, "exports"),
-                hint='e.g. fraud_scores = "out/fraud_scores.parquet"',
+                hint='e.g. fraud_scores = "out/fraud_scores.parquet", or {path = "out/x", partition_by = "day"}',
             )
     lineage = _table(data, "lineage", lines)
     _check_keys(lineage, _LINEAGE_KEYS, lines, "lineage")

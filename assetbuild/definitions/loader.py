@@ -203,7 +203,7 @@ def _dep_files(cache: FileCache) -> set[str]:
     return {d for entry in cache.parsed.values() for d in entry.get("deps", {})}
 
 
-def _validate(assets: dict[str, AssetDef], checks: dict[str, list[PythonCheck]], exports: dict[str, str]) -> None:
+def _validate(assets: dict[str, AssetDef], checks: dict[str, list[PythonCheck]], exports: dict[str, Any]) -> None:
     names = sorted(assets)
     for a in assets.values():
         for up in a.upstream:
@@ -230,10 +230,11 @@ def _validate(assets: dict[str, AssetDef], checks: dict[str, list[PythonCheck]],
         _check_export_target(asset, target)
 
 
-def _check_export_target(asset: str, target: str) -> None:
-    if "://" in target:
-        return
-    if Path(target).is_absolute() or ".." in Path(target).parts:
+def _check_export_target(asset: str, spec: object) -> None:
+    from ..delivery.exports import parse_target
+
+    target = parse_target(asset, spec).path
+    if Path(target).is_absolute() or ".." in Path(target).parts or target.startswith(".assetbuild"):
         raise ProjectError(
             f"export of '{asset}' to '{target}' leaves the project",
             CONFIG_FILE,

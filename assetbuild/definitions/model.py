@@ -79,7 +79,7 @@ class Project:
     assets: dict[str, AssetDef]
     downstream: dict[str, tuple[str, ...]]
     order: tuple[str, ...]  # a topological order
-    exports: dict[str, str] = field(default_factory=dict)
+    exports: dict[str, Any] = field(default_factory=dict)  # asset -> path or {path, partition_by}
     lineage: dict[str, Any] = field(default_factory=dict)
     environment: str = "default"
     python_checks: dict[str, tuple[PythonCheck, ...]] = field(default_factory=dict)

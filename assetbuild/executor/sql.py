@@ -34,7 +34,9 @@ class SqlEngine:
                 literal = str(path).replace("'", "''")
                 cur.execute(f"CREATE TEMP VIEW \"{name}\" AS SELECT * FROM read_parquet('{literal}')")
             try:
-                return cur.sql(asset.sql).pl()
+                relation = cur.sql(asset.sql)
+                huge = [n for n, t in zip(relation.columns, relation.types, strict=True) if str(t) == "HUGEINT"]
+                return _narrow_hugeint(relation.pl(), huge)
             except self._duckdb.Error as e:
                 raise AssetFailure(f"{asset.path}: DuckDB error: {_first_lines(str(e))}") from None
             except AttributeError:
@@ -45,6 +47,18 @@ class SqlEngine:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _narrow_hugeint(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """DuckDB sums integers as HUGEINT (128-bit), which reaches polars and Parquet as DECIMAL(38,0);
+    narrow such columns to Int64 when every value fits, so `sum(int)` stays an integer."""
+    casts = []
+    for name in columns:
+        try:
+            casts.append(df.get_column(name).cast(pl.Int64, strict=True))
+        except Exception:
+            pass  # a value beyond 64 bits: keep the exact decimal
+    return df.with_columns(casts) if casts else df
 
 
 def _first_lines(text: str, n: int = 6) -> str:

@@ -119,12 +119,8 @@ class _Analysis:
         if root is None:
             raise ValueError("not a query")
         self.root = root
-        self.scope_of: dict[int, Scope] = {}
-        for scope in root.traverse():
-            self.scope_of[id(scope.expression)] = scope
-            if scope.expression.parent is not None:
-                # A subquery's scope is its SELECT; the walk meets the Subquery wrapper first.
-                self.scope_of.setdefault(id(scope.expression.parent), scope)
+        # A subquery's scope is its SELECT (walk_in_scope yields it and stops there).
+        self.scope_of: dict[int, Scope] = {id(s.expression): s for s in root.traverse()}
         self._outputs: dict[tuple[int, str], list[ColumnSource]] = {}
         self._indirects: dict[int, list[ColumnSource]] = {}
 

@@ -1,0 +1,1 @@
+"""WHERE RESULTS LAND: the warehouse file of views and exports to users' paths, both after publishing."""

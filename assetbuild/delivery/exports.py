@@ -1,0 +1,157 @@
+"""Exports: deliver a published asset to a path others read (Parquet, CSV, a DuckDB table).
+
+Targets, from `[exports]` or `@asset(export=...)`:
+  "out/x.parquet"            the Parquet file (copied from the store)
+  "out/x.csv"                CSV
+  "out/x/" or {path = "out/x", partition_by = "day"}   a folder of Parquet files, hive-partitioned
+  "out/db.duckdb#table"      a table in a DuckDB file
+Every write goes aside first and is renamed into place, so a reader sees the old export or the
+new one, never half of one. An export is rewritten only when the asset's content hash changed
+(remembered in `.assetbuild/exports.json`), and only ever from published data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import ProjectError
+
+
+@dataclass(frozen=True)
+class ExportTarget:
+    path: str  # project-relative
+    kind: str  # parquet | csv | folder | duckdb
+    table: str | None = None
+    partition_by: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.path}#{self.table}" if self.table else self.path
+
+
+def parse_target(asset: str, spec: Any) -> ExportTarget:
+    if isinstance(spec, dict):
+        path = spec.get("path")
+        partition = spec.get("partition_by", ())
+        if isinstance(partition, str):
+            partition = (partition,)
+        if not isinstance(path, str):
+            raise ProjectError(f"export of '{asset}' needs a path", "assetbuild.toml")
+        base = parse_target(asset, path)
+        if partition:
+            return ExportTarget(base.path.rstrip("/"), "folder", None, tuple(partition))
+        return base
+    if not isinstance(spec, str):
+        raise ProjectError(f"export of '{asset}' must be a path or a table", "assetbuild.toml")
+    if "#" in spec:
+        path, table = spec.split("#", 1)
+        return ExportTarget(path, "duckdb", table or asset)
+    lower = spec.lower()
+    if lower.endswith((".duckdb", ".db")):
+        return ExportTarget(spec, "duckdb", asset)
+    if lower.endswith(".csv"):
+        return ExportTarget(spec, "csv")
+    if lower.endswith((".parquet", ".pq")):
+        return ExportTarget(spec, "parquet")
+    if spec.endswith("/"):
+        return ExportTarget(spec.rstrip("/"), "folder")
+    raise ProjectError(
+        f"export of '{asset}' to '{spec}': cannot tell the format",
+        "assetbuild.toml",
+        hint="end the path in .parquet, .csv, .duckdb (or 'file.duckdb#table'), or '/' for a folder",
+    )
+
+
+class Exporter:
+    def __init__(self, root: Path, store_dir: Path) -> None:
+        self.root = root
+        self.record_path = store_dir / "exports.json"
+        try:
+            self.record: dict[str, dict[str, str]] = json.loads(self.record_path.read_text())
+        except (OSError, ValueError):
+            self.record = {}
+
+    def needed(self, asset: str, target: ExportTarget, content_hash: str) -> bool:
+        done = self.record.get(asset)
+        if not done or done.get("content_hash") != content_hash or done.get("target") != target.describe():
+            return True
+        return not (self.root / target.path).exists()
+
+    def export(self, asset: str, target: ExportTarget, object_path: Path, content_hash: str) -> None:
+        """Write the export (raises OSError on failure, leaving the previous export in place)."""
+        dest = self._inside(target.path)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f".{dest.name}.assetbuild-tmp")
+        _remove(tmp)
+        try:
+            if target.kind == "parquet":
+                shutil.copyfile(object_path, tmp)
+                _fsync(tmp)
+                os.replace(tmp, dest)
+            elif target.kind == "csv":
+                import polars as pl
+
+                pl.read_parquet(object_path).write_csv(tmp)
+                _fsync(tmp)
+                os.replace(tmp, dest)
+            elif target.kind == "folder":
+                import polars as pl
+
+                df = pl.read_parquet(object_path)
+                if target.partition_by:
+                    df.write_parquet(tmp, partition_by=list(target.partition_by))
+                else:
+                    tmp.mkdir()
+                    df.write_parquet(tmp / "part-0.parquet")
+                old = dest.with_name(f".{dest.name}.assetbuild-old")
+                _remove(old)
+                if dest.exists():
+                    os.replace(dest, old)
+                os.replace(tmp, dest)
+                _remove(old)
+            elif target.kind == "duckdb":
+                self._duckdb_table(dest, target.table or asset, object_path)
+        finally:
+            _remove(tmp)
+        self.record[asset] = {"content_hash": content_hash, "target": target.describe()}
+
+    def _duckdb_table(self, db: Path, table: str, object_path: Path) -> None:
+        import duckdb
+
+        conn = duckdb.connect(str(db))
+        try:
+            literal = str(object_path).replace("'", "''")
+            # one transaction: readers see the old table or the new one
+            conn.execute("BEGIN")
+            conn.execute(f"CREATE OR REPLACE TABLE \"{table}\" AS SELECT * FROM read_parquet('{literal}')")
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def save(self) -> None:
+        tmp = self.record_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.record, indent=1, sort_keys=True))
+        os.replace(tmp, self.record_path)
+
+    def _inside(self, rel: str) -> Path:
+        dest = (self.root / rel).resolve()
+        root = self.root.resolve()
+        if dest != root and root not in dest.parents:
+            raise OSError(f"export path {rel} resolves outside the project ({dest})")
+        return dest
+
+
+def _remove(p: Path) -> None:
+    if p.is_dir() and not p.is_symlink():
+        shutil.rmtree(p, ignore_errors=True)
+    else:
+        p.unlink(missing_ok=True)
+
+
+def _fsync(p: Path) -> None:
+    with open(p, "rb") as f:
+        os.fsync(f.fileno())

@@ -1,0 +1,82 @@
+"""Reading current data: `assetbuild.read(...)` for notebooks and tests, and `assetbuild query`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .definitions.loader import load_project
+from .errors import AssetFailure, ProjectError, did_you_mean
+from .trace.objects import ObjectStore
+from .trace.state import State
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+def current_objects(project_dir: str | Path, environment: str | None = None) -> dict[str, Path]:
+    """Asset name -> Parquet file of its current materialization."""
+    project = load_project(project_dir, environment)
+    state = State.open(project.store_dir, readonly=True)
+    if state is None:
+        return {}
+    try:
+        objects = ObjectStore(project.store_dir)
+        return {
+            n: objects.path(c.mat.object) for n, c in state.current(project.environment).items() if n in project.assets
+        }
+    finally:
+        state.close()
+
+
+def read(asset: str, project: str | Path = ".", lazy: bool = False, environment: str | None = None) -> Any:
+    """The current data of `asset` as a polars DataFrame (a LazyFrame with `lazy=True`)."""
+    import polars as pl
+
+    loaded = load_project(project, environment)
+    if asset not in loaded.assets:
+        raise ProjectError(f"no asset named '{asset}'", hint=did_you_mean(asset, loaded.assets))
+    state = State.open(loaded.store_dir, readonly=True)
+    cur = state.current_of(loaded.environment, asset) if state else None
+    if state:
+        state.close()
+    if cur is None:
+        raise AssetFailure(f"'{asset}' has not been built yet; run `assetbuild build +{asset}`")
+    path = ObjectStore(loaded.store_dir).path(cur.mat.object)
+    if not ObjectStore(loaded.store_dir).intact(cur.mat.object, cur.mat.object_size, None):
+        raise AssetFailure(f"the stored data of '{asset}' is missing or damaged; run `assetbuild build` again")
+    return pl.scan_parquet(path) if lazy else pl.read_parquet(path)
+
+
+def query(project_dir: str | Path, sql: str) -> pl.DataFrame:
+    """Run one read-only SQL query (DuckDB) with every current asset visible under its name."""
+    import duckdb
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except sqlglot.errors.SqlglotError as e:
+        raise ProjectError(f"cannot parse the query: {str(e).splitlines()[0]}") from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise ProjectError(
+            "`assetbuild query` runs one read-only SELECT query",
+            hint="assets are changed by editing their definitions and running `assetbuild build`",
+        )
+    conn = duckdb.connect(":memory:")
+    try:
+        objects = current_objects(project_dir)
+        for name, path in objects.items():
+            literal = str(path).replace("'", "''")
+            conn.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{literal}')")
+        # Nothing may be read or written from here on but the assets' own files.
+        allowed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in objects.values())
+        conn.execute(f"SET allowed_paths = [{allowed}]")
+        conn.execute("SET enable_external_access = false")
+        conn.execute("SET lock_configuration = true")
+        try:
+            return conn.sql(sql).pl()
+        except duckdb.Error as e:
+            raise ProjectError(f"query failed: {str(e).strip().splitlines()[0]}") from None
+    finally:
+        conn.close()
