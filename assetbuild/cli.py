@@ -151,6 +151,35 @@ def check_cmd(project_dir: str, select: tuple[str, ...], junit_xml: str | None, 
     _run(fmt, action)
 
 
+@main.command("test")
+@click.argument("select", nargs=-1)
+@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None, help="write results as JUnit XML")
+@FORMAT
+@click.pass_obj
+def test_cmd(project_dir: str, select: tuple[str, ...], junit_xml: str | None, fmt: str) -> None:
+    """Run the project's asset unit tests (tests/*.yaml: given rows -> expected rows)."""
+
+    def action() -> int:
+        from .testing import run_project_tests
+
+        result = run_project_tests(project_dir, select)
+        if junit_xml:
+            _write_junit(result.assets, junit_xml)
+        if fmt == "json":
+            _emit_json(result.to_json())
+        else:
+            for a in result.assets:
+                for c in a.checks:
+                    mark = "pass" if c.passed else "FAIL"
+                    click.echo(f"  {mark} {a.name}: {c.name[5:]}" + ("" if c.passed else f"\n      {c.actual}"))
+            total = sum(len(a.checks) for a in result.assets)
+            failed = sum(1 for a in result.assets for c in a.checks if not c.passed)
+            click.echo(f"{total - failed} passed, {failed} failed")
+        return 0 if result.ok else 1
+
+    _run(fmt, action)
+
+
 @main.command()
 @click.argument("asset")
 @click.option("--rows", type=click.IntRange(0, 100_000), default=0, help="also print the first N rows")

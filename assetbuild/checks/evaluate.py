@@ -120,6 +120,10 @@ def _examples(sample: Sequence[dict[str, Any]], column: str | None) -> str:
     return ", e.g. " + ", ".join(repr(v) for v in seen[:3]) if seen else ""
 
 
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def _error(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
@@ -217,7 +221,7 @@ class _RuleRun:
             cols = ", ".join(p["columns"])
             return self._rows_rule(
                 rule, key.is_duplicated(), f"unique ({cols})",
-                lambda n, v, eg: f"{n} rows share a key with another row" if n else "all keys unique",
+                lambda n, v, eg: f"{plural(n, 'row')} share a key with another row" if n else "all keys unique",
                 proxy=pl.len() - key.n_unique(),
             )  # fmt: skip
         assert rule.column is not None
@@ -228,12 +232,12 @@ class _RuleRun:
             return _result(rule, _dtype_matches(want, dtype), expected=want, actual=str(dtype))
         if rule.kind == "nullable":
             return self._rows_rule(
-                rule, col.is_null(), "no nulls", lambda n, v, eg: f"{n} nulls" if n else "no nulls"
+                rule, col.is_null(), "no nulls", lambda n, v, eg: plural(n, "null") if n else "no nulls"
             )
         if rule.kind == "unique":
             return self._rows_rule(
                 rule, col.is_duplicated() & col.is_not_null(), "unique values",
-                lambda n, v, eg: f"{n} rows share a value with another row{eg}" if n else "all values unique",
+                lambda n, v, eg: f"{plural(n, 'row')} share a value with another row{eg}" if n else "all values unique",
                 proxy=col.count() - col.drop_nulls().n_unique(),
             )  # fmt: skip
         if rule.kind in ("min", "max", "between"):
@@ -250,7 +254,7 @@ class _RuleRun:
             fail = ~col.is_finite() if dtype.is_float() else pl.lit(False)
             return self._rows_rule(
                 rule, fail, "finite numbers",
-                lambda n, v, eg: f"{n} NaN or infinite values" if n else "all finite",
+                lambda n, v, eg: f"NaN or infinite in {plural(n, 'row')}" if n else "all finite",
             )  # fmt: skip
         if rule.kind == "references":
             return self._references(rule, col, dtype)
@@ -259,7 +263,7 @@ class _RuleRun:
     def _row_count(self, rule: Rule) -> CheckResult:
         lo, hi, n = rule.params["min"], rule.params["max"], self.df.height
         ok = (lo is None or n >= lo) and (hi is None or n <= hi)
-        return _result(rule, ok, expected=_range_text(lo, hi), actual=f"{n} rows")
+        return _result(rule, ok, expected=_range_text(lo, hi), actual=plural(n, "row"))
 
     def _row_count_change(self, rule: Rule) -> CheckResult:
         drop, growth = rule.params["max_drop"], rule.params["max_growth"]
@@ -270,11 +274,15 @@ class _RuleRun:
         ]
         expected = " and ".join(x for x in limits if x)
         if prev is None:
-            return _result(rule, True, expected=expected, actual=f"{n} rows, no previous materialization")
+            return _result(
+                rule, True, expected=expected, actual=f"{plural(n, 'row')}, no previous materialization"
+            )
         change = (0.0 if n == 0 else math.inf) if prev == 0 else (n - prev) / prev
         ok = not (drop is not None and -change > drop) and not (growth is not None and change > growth)
         shown = "from 0" if math.isinf(change) else f"{change:+.1%}"
-        return _result(rule, ok, expected=f"{expected} vs {prev} rows", actual=f"{n} rows ({shown})")
+        return _result(
+            rule, ok, expected=f"{expected} vs {plural(prev, 'row')}", actual=f"{plural(n, 'row')} ({shown})"
+        )
 
     def _freshness(self, rule: Rule) -> CheckResult | _Pass:
         c, max_age = rule.params["column"], float(rule.params["max_age_s"])
@@ -342,12 +350,12 @@ class _RuleRun:
             expected = f"in {listed}" if listed else f"one of {len(values)} allowed values"
             return self._rows_rule(
                 rule, col.is_not_null() & ~inside, expected,
-                lambda n, v, eg: f"{n} rows not in the set{eg}" if n else "all in the set",
+                lambda n, v, eg: f"{plural(n, 'row')} not in the set{eg}" if n else "all in the set",
             )  # fmt: skip
         expected = f"not in {listed}" if listed else f"none of {len(values)} forbidden values"
         return self._rows_rule(
             rule, col.is_not_null() & inside, expected,
-            lambda n, v, eg: f"{n} rows hold a forbidden value{eg}" if n else "no forbidden values",
+            lambda n, v, eg: f"{plural(n, 'row')} with a forbidden value{eg}" if n else "no forbidden values",
         )  # fmt: skip
 
     def _matches(self, rule: Rule, col: pl.Expr, dtype: pl.DataType) -> CheckResult | _Pass:
@@ -363,7 +371,7 @@ class _RuleRun:
             )
         return self._rows_rule(
             rule, ~text.str.contains(pattern), f"matches {pattern!r}",
-            lambda n, v, eg: f"{n} values do not match{eg}" if n else "all match",
+            lambda n, v, eg: f"{plural(n, 'value')} not matching{eg}" if n else "all match",
         )  # fmt: skip
 
     def _str_length(self, rule: Rule, col: pl.Expr, dtype: pl.DataType) -> CheckResult | _Pass:
@@ -382,7 +390,7 @@ class _RuleRun:
             if v["shortest"] is None:
                 return "no values"
             return (
-                f"{n} values of length {v['shortest']}..{v['longest']}{eg}"
+                f"{plural(n, 'value')} of length {v['shortest']}..{v['longest']}{eg}"
                 if n
                 else f"length {v['shortest']}..{v['longest']}"
             )
@@ -412,7 +420,7 @@ class _RuleRun:
                 return _incompatible(rule, dtype, f"{asset}.{column} of type {keys.dtype}")
         return self._rows_rule(
             rule, col.is_not_null() & ~col.is_in(keys.implode()), expected,
-            lambda n, v, eg: f"{n} rows not found in {asset}.{column}{eg}" if n else "all found",
+            lambda n, v, eg: f"{plural(n, 'row')} not found in {asset}.{column}{eg}" if n else "all found",
         )  # fmt: skip
 
 
@@ -586,7 +594,7 @@ def _sql_checks(
                     names = [d[0] for d in cur.description or ()]
                     sample = [{k: jsonable(v) for k, v in zip(names, r, strict=True)} for r in cur.fetchall()]
                 out[i] = _result(
-                    rule, n == 0, n, expected, f"{n} failing rows" if n else "no failing rows", sample
+                    rule, n == 0, n, expected, plural(n, "failing row") if n else "no failing rows", sample
                 )
             except Exception as e:
                 out[i] = _result(rule, False, expected=expected, actual=f"query failed: {_error(e)}")
@@ -615,12 +623,12 @@ def _python_check(name: str, severity: Severity, fn: Callable[..., Any], descrip
         return result(False, actual=f"raised {_error(e)}")
     if isinstance(out, pl.DataFrame):
         n = out.height
-        return result(n == 0, n, f"{n} failing rows" if n else "no failing rows", _rows(out))
+        return result(n == 0, n, plural(n, "failing row") if n else "no failing rows", _rows(out))
     if isinstance(out, pl.Series) and out.dtype == pl.Boolean:
         bad = ~out.fill_null(True)
         n = int(bad.sum())
         sample = _sample(df, bad) if n and len(out) == df.height else []
-        return result(n == 0, n, f"{n} failing rows" if n else "no failing rows", sample)
+        return result(n == 0, n, plural(n, "failing row") if n else "no failing rows", sample)
     if isinstance(out, bool) or type(out).__name__ == "bool_":  # numpy.bool_ too
         return result(bool(out), 0 if out else 1, str(bool(out)))
     return result(
@@ -693,7 +701,7 @@ def _schema_checks(model: Any, df: pl.DataFrame) -> list[CheckResult]:
         if key in failed:
             n, cases, index = failed[key]
             sample = _rows(df[index]) if index else []
-            actual = f"{n} failing rows, e.g. {cases}" if n else cases
+            actual = f"{plural(n, 'failing row')}, e.g. {cases}" if n else cases
             out.append(
                 CheckResult(
                     f"schema:{key}", Severity.ERROR, False, n, None, None, expected, actual, tuple(sample)

@@ -25,7 +25,8 @@ def _text(value: object) -> str:
 
 def summary(asset: str, check: CheckResult) -> str:
     """One line: `clean: amount.min failed on 2 rows (expected >= 0, actual min -3.5)`."""
-    what = f"failed on {check.failing_rows} rows" if check.failing_rows else "failed"
+    n = check.failing_rows
+    what = f"failed on {n} row{'' if n == 1 else 's'}" if n else "failed"
     detail = ", ".join(x for x in (f"expected {check.expected}" if check.expected else "",
                                    f"actual {check.actual}" if check.actual else "") if x)  # fmt: skip
     return f"{asset}: {check.name} {what}" + (f" ({detail})" if detail else "")

@@ -192,6 +192,11 @@ def _scalar_list(kind: str, node: Node) -> list[Any]:
                 f"'{kind}' values must be strings, numbers, booleans or dates, not {item.describe()}",
                 hint="nulls are governed by `nullable`" if v is None and item.is_scalar else None,
             )
+        if isinstance(v, bool) and str(item.raw.value).lower() not in ("true", "false"):
+            # YAML 1.1 reads NO, yes, on, off as booleans: the Norway problem in a country list.
+            raise item.error(
+                f"'{item.raw.value}' is read as the boolean {v}", hint=f"write it in quotes: \"{item.raw.value}\""
+            )
         values.append(v)
     if not values:
         raise node.error(f"'{kind}' needs at least one value")

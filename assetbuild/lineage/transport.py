@@ -198,6 +198,7 @@ def rehydrate(data: dict[str, Any]) -> Any:
                 tags=[fields_cls(key=t["key"], value=t["value"], source=t.get("source")) for t in tags.get("tags") or []],
                 producer=tags.get("_producer", ""),
             )
+    extra: dict[str, Any] = {"schemaURL": data["schemaURL"]} if data.get("schemaURL") else {}
     return RunEvent(
         eventType=RunState(data["eventType"]) if data.get("eventType") else None,
         eventTime=data["eventTime"],
@@ -216,7 +217,7 @@ def rehydrate(data: dict[str, Any]) -> Any:
             for d in data.get("outputs") or []
         ],
         producer=data["producer"],
-        schemaURL=data.get("schemaURL") or RunEvent.schemaURL,  # type: ignore[attr-defined]
+        **extra,
     )
 
 

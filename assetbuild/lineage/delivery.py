@@ -1,0 +1,152 @@
+"""Delivery of the outbox: a background sender during a build, and `lineage push` afterwards.
+
+During a build a daemon thread sends events as they are appended, so a healthy backend costs
+the build nothing; at the end the build waits for it at most `BUILD_BUDGET_S`. Every request is
+short (`BUILD_REQUEST_TIMEOUT_S`) and never retried, and the first failure ends sending for the
+rest of the build: a backend that is down, answering 5xx or hanging costs about a second at most
+and only produces a warning. What was not delivered stays pending for the next build or `push`.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..definitions.model import Project
+from .outbox import DrainResult, Outbox, SendLock, drain
+from .transport import Emitter, TransportChoice, lineage_disabled, redact, resolve
+
+BUILD_BUDGET_S = 1.0  # the most a build waits for lineage delivery once its work is done
+BUILD_REQUEST_TIMEOUT_S = 1.0  # connect and read timeout of one request during a build
+PUSH_LOCK_WAIT_S = 5.0  # how long `push` waits for another process that is sending
+
+
+@dataclass(frozen=True)
+class PushResult:
+    delivered: int
+    pending: int
+    error: str | None = None
+
+
+def push(project: Project, url: str | None = None, timeout: float = 5.0) -> PushResult:
+    """Deliver every pending event of `project`, oldest first, each once; stop at the first failure.
+
+    `timeout` is the per-request timeout (the configured one is replaced); nothing is retried
+    within a push: a failed event stays pending, and `pending > 0` means try again later.
+    """
+    outbox = Outbox.of_project(project.root)
+    try:
+        pending = outbox.count_pending()
+        if pending == 0:
+            return PushResult(0, 0)
+        if lineage_disabled(project):
+            return PushResult(0, pending, "lineage is disabled (OPENLINEAGE_DISABLED=true or [lineage] disabled)")
+        choice = resolve(project, url=url)
+        if not choice.configured:
+            return PushResult(
+                0,
+                pending,
+                "no OpenLineage transport configured: set OPENLINEAGE_URL, write an openlineage.yml, "
+                "set [lineage] url in assetbuild.toml, or pass --url",
+            )
+        lock = SendLock(outbox.directory)
+        if not lock.acquire(timeout=PUSH_LOCK_WAIT_S):
+            return PushResult(0, pending, "another assetbuild process is delivering lineage events; try again")
+        try:
+            result = _send_all(outbox, choice, timeout=timeout, cap=False)
+        finally:
+            lock.release()
+        error = _describe_failure(choice, result.error) if result.error is not None else None
+        return PushResult(result.delivered, outbox.count_pending(), error)
+    finally:
+        outbox.close()
+
+
+def _send_all(outbox: Outbox, choice: TransportChoice, *, timeout: float, cap: bool) -> DrainResult:
+    try:
+        emitter = Emitter(choice, timeout=timeout, cap=cap)
+    except Exception as e:  # a broken transport configuration, a missing transport package
+        return DrainResult(0, error=e)
+    try:
+        result = drain(outbox, emitter)
+    finally:
+        emitter.close()
+    if result.error is None:
+        outbox.prune()
+    return result
+
+
+class BuildSender(threading.Thread):
+    """Sends a build's events while it runs; `finish()` gives it a bounded last chance."""
+
+    def __init__(self, outbox_dir: Path, choice: TransportChoice) -> None:
+        super().__init__(name="assetbuild-lineage-sender", daemon=True)
+        self.outbox_dir = outbox_dir
+        self.choice = choice
+        self.delivered = 0
+        self.error: BaseException | None = None
+        self._wake = threading.Event()
+        self._closing = False
+        self._abandoned = False
+
+    def notify(self) -> None:
+        """New events are in the outbox."""
+        self._wake.set()
+
+    def finish(self, budget_s: float = BUILD_BUDGET_S) -> bool:
+        """Let the sender deliver what is left for at most `budget_s`; True when it is done.
+
+        A sender still busy then (a slow backend) is abandoned: it stops after the request in
+        flight, whose event stays pending if no answer came.
+        """
+        self._closing = True
+        self._wake.set()
+        self.join(max(budget_s, 0.0))
+        if self.is_alive():
+            self._abandoned = True
+            return False
+        return True
+
+    def failure(self) -> str | None:
+        return _describe_failure(self.choice, self.error) if self.error is not None else None
+
+    def run(self) -> None:
+        outbox = Outbox(self.outbox_dir)
+        lock = SendLock(self.outbox_dir)
+        emitter: Emitter | None = None
+        try:
+            emitter = Emitter(self.choice, timeout=BUILD_REQUEST_TIMEOUT_S, cap=True)
+            while not self._abandoned:
+                self._wake.wait()
+                self._wake.clear()
+                closing = self._closing
+                if not lock.acquire(timeout=0.0):
+                    # Another process is sending; it takes our events too, or the next build does.
+                    if closing:
+                        return
+                    continue
+                try:
+                    result = drain(outbox, emitter, should_stop=lambda: self._abandoned)
+                finally:
+                    lock.release()
+                self.delivered += result.delivered
+                if result.error is not None:
+                    self.error = result.error  # no more attempts in this build
+                    return
+                if closing:
+                    outbox.prune()
+                    return
+        except Exception as e:  # a broken configuration: report it like an unreachable backend
+            self.error = e
+        finally:
+            if emitter is not None:
+                emitter.close()
+            lock.release()
+            outbox.close()
+
+
+def _describe_failure(choice: TransportChoice, error: BaseException) -> str:
+    detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    text = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
+    return redact(f"could not deliver to {choice.target()} ({text[:300]})", choice.secrets)

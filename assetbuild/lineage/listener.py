@@ -1,0 +1,237 @@
+"""The build listener that turns a build's hooks into OpenLineage events in the outbox, then sends them.
+
+It never raises into a build and never slows it by more than about a second: events are appended
+to the outbox as hooks fire, a background sender delivers them, and `build_finished` waits for
+it within a fixed budget. Problems become strings in `.warnings`. With lineage disabled
+(`OPENLINEAGE_DISABLED=true`, `[lineage] disabled = true`) it does nothing and imports nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import glob
+import os
+import threading
+from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..definitions.model import AssetDef, Kind, Project, SourceFile
+from ..events import BaseListener, RunInfo
+from ..results import AssetResult, BuildResult, CheckResult, Status
+from .delivery import BUILD_BUDGET_S, BuildSender
+from .outbox import Outbox
+from .transport import lineage_disabled, resolve
+
+F = TypeVar("F", bound=Callable[..., None])
+
+
+def _never_raises(hook: F) -> F:
+    @functools.wraps(hook)
+    def guarded(self: OpenLineageListener, *args: Any, **kwargs: Any) -> None:
+        if not self.enabled:
+            return
+        try:
+            hook(self, *args, **kwargs)
+        except Exception as e:  # lineage must never fail a build
+            message = f"lineage: {hook.__name__} failed: {type(e).__name__}: {e}"
+            if message not in self.warnings:
+                self.warnings.append(message)
+
+    return guarded  # type: ignore[return-value]
+
+
+class OpenLineageListener(BaseListener):
+    """Records a build's lineage in the outbox and delivers it (see the module docstring).
+
+    `RunInfo.extra` may carry `metrics` (from `data_quality_metrics`) for `checks_finished`,
+    `source_files` (a source's `SourceFile`s) and `source_code` (a Python asset's function).
+    """
+
+    def __init__(self, project: Project, run_id: str, *, budget_s: float = BUILD_BUDGET_S) -> None:
+        self.project = project
+        self.run_id = run_id
+        self.budget_s = budget_s
+        self.warnings: list[str] = []
+        self.enabled = not lineage_disabled(project)
+        self._outbox: Outbox | None = None
+        self._sender: BuildSender | None = None
+        self._lock = threading.Lock()
+        self._source_code: dict[str, str | None] = {}
+
+    # -- hooks ----------------------------------------------------------------------------------
+
+    @_never_raises
+    def build_started(self, project: Project, run_id: str, selected: list[str]) -> None:
+        from . import events
+
+        self.project, self.run_id = project, run_id
+        self._outbox = Outbox.of_project(project.root)
+        choice = resolve(project)
+        if choice.configured:
+            self._sender = BuildSender(self._outbox.directory, choice)
+            self._sender.start()
+        self._record(events.build_start(project, run_id, _now()))
+
+    @_never_raises
+    def asset_started(self, info: RunInfo) -> None:
+        from . import events
+
+        self._record(
+            events.asset_start(
+                self.project,
+                info,
+                _now(),
+                source_code=self._code(info),
+                source_files=self._files(info),
+            )
+        )
+
+    @_never_raises
+    def asset_finished(self, info: RunInfo, result: AssetResult, traceback: str | None) -> None:
+        from . import events
+
+        lineage = None
+        if info.asset.kind is Kind.SQL and info.asset.sql and result.status not in (Status.FAILED,):
+            from .columns import sql_column_lineage
+
+            output = [name for name, _ in result.schema] if result.schema is not None else None
+            lineage = sql_column_lineage(info.asset.sql, info.input_schemas, output_columns=output)
+        self._record(
+            events.asset_end(
+                self.project,
+                info,
+                result,
+                _now(),
+                traceback=traceback,
+                source_code=self._code(info),
+                source_files=self._files(info),
+                column_lineage=lineage,
+            )
+        )
+
+    @_never_raises
+    def checks_finished(self, info: RunInfo, result: AssetResult, checks: list[CheckResult]) -> None:
+        from openlineage.client.uuid import generate_new_uuid
+
+        from . import events
+
+        if not checks:
+            return
+        time = _now()
+        for event in events.check_events(
+            self.project,
+            info,
+            result,
+            checks,
+            check_run_id=str(generate_new_uuid()),
+            start_time=time,
+            end_time=time,
+            metrics=info.extra.get("metrics"),
+        ):
+            self._record(event)
+
+    def build_finished(self, project: Project, result: BuildResult) -> None:
+        if not self.enabled:
+            return
+        try:
+            from . import events
+
+            if self._outbox is not None:
+                self._record(events.build_end(project, result, self.run_id, _now()))
+        except Exception as e:
+            self.warnings.append(f"lineage: build_finished failed: {type(e).__name__}: {e}")
+        finally:
+            self._finish_delivery()
+
+    # -- internals ------------------------------------------------------------------------------
+
+    def _record(self, event: Any) -> None:
+        from .events import to_json
+
+        if self._outbox is None:
+            return  # build_started never ran (or failed): there is no parent run to hang under
+        job = f"{event.job.namespace}/{event.job.name}"
+        with self._lock:
+            self._outbox.append(event.run.runId, event.eventType.value, job, to_json(event))
+        if self._sender is not None:
+            self._sender.notify()
+
+    def _finish_delivery(self) -> None:
+        sender, outbox = self._sender, self._outbox
+        if outbox is None:
+            return
+        try:
+            done = sender.finish(self.budget_s) if sender is not None else True
+            if sender is not None:
+                pending = outbox.count_pending()
+                where = os.path.relpath(outbox.path, self.project.root)
+                failure = sender.failure()
+                if failure is not None:
+                    self.warnings.append(
+                        f"lineage: {failure}; {pending} event(s) kept in {where} for the next build "
+                        "or `assetbuild lineage push`"
+                    )
+                elif not done and pending:
+                    self.warnings.append(
+                        f"lineage: {sender.choice.target()} did not take every event within "
+                        f"{self.budget_s:g} s; {pending} event(s) kept in {where} for the next build "
+                        "or `assetbuild lineage push`"
+                    )
+        except Exception as e:
+            self.warnings.append(f"lineage: delivery failed: {type(e).__name__}: {e}")
+        finally:
+            with self._lock:
+                outbox.close()
+
+    def _code(self, info: RunInfo) -> str | None:
+        asset = info.asset
+        if asset.kind is not Kind.PYTHON:
+            return None
+        given = info.extra.get("source_code")
+        if isinstance(given, str):
+            return given
+        if asset.name not in self._source_code:
+            self._source_code[asset.name] = function_source(self.project.root / asset.path, asset)
+        return self._source_code[asset.name]
+
+    def _files(self, info: RunInfo) -> Sequence[SourceFile] | None:
+        asset = info.asset
+        if asset.kind is not Kind.SOURCE:
+            return None
+        given = info.extra.get("source_files")
+        if given is not None:
+            return list(given)
+        return list_source_files(self.project.root, asset)
+
+
+def function_source(path: Path, asset: AssetDef) -> str | None:
+    """The source text of a Python asset's function, decorators included."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        tree = ast.parse(text)
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+    wanted = asset.function or asset.name
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == wanted:
+            start = min([d.lineno for d in node.decorator_list] + [node.lineno])
+            lines = text.splitlines()
+            return "\n".join(lines[start - 1 : node.end_lineno]) + "\n"
+    return None
+
+
+def list_source_files(root: Path, asset: AssetDef) -> list[SourceFile]:
+    """The files a source's patterns match now (size only; the hash is not needed for lineage)."""
+    files: list[SourceFile] = []
+    for pattern in asset.patterns:
+        for match in sorted(glob.glob(str(Path(root) / pattern), recursive=True)):
+            if os.path.isfile(match):
+                files.append(SourceFile(os.path.relpath(match, root), "", os.path.getsize(match)))
+    return files
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat()
