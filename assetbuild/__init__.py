@@ -65,7 +65,9 @@ def asset(fn: Any = None, **options: Any) -> Any:
     return mark(fn) if fn is not None else mark
 
 
-def check(*, asset: str, name: str | None = None, severity: str = "error", description: str | None = None) -> Callable[[F], F]:
+def check(
+    *, asset: str, name: str | None = None, severity: str = "error", description: str | None = None
+) -> Callable[[F], F]:
     """Mark a function as a quality check of `asset`: it gets the asset's DataFrame and returns
     True/False or the failing rows (a DataFrame; empty means pass)."""
 

@@ -11,8 +11,13 @@ from .checking import check_assets as _check_assets
 from .plan import plan as _plan
 
 
-def build(project_dir: str | Path = ".", select: Sequence[str] = (), jobs: int | None = None, force: bool = False,
-          fail_fast: bool = False) -> dict[str, Any]:
+def build(
+    project_dir: str | Path = ".",
+    select: Sequence[str] = (),
+    jobs: int | None = None,
+    force: bool = False,
+    fail_fast: bool = False,
+) -> dict[str, Any]:
     """Run `assetbuild build`; returns the JSON object of DESIGN §5 as a dict."""
     return _build(project_dir, select, jobs=jobs, force=force, fail_fast=fail_fast).to_json()
 

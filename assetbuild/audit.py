@@ -64,7 +64,9 @@ class Auditor:
 
     def has_checks(self, asset: str) -> bool:
         return bool(
-            self.rulesets.get(asset) or self.project.python_checks.get(asset) or self.project.assets[asset].schema_model
+            self.rulesets.get(asset)
+            or self.project.python_checks.get(asset)
+            or self.project.assets[asset].schema_model
         )
 
     def fingerprint(self, asset: str, content_of: Mapping[str, str | None]) -> str:
@@ -127,6 +129,11 @@ class Auditor:
         ok = passed(checks)
         if self.state is not None:
             self.state.put_checks(
-                key, asset, content_hash, self.fingerprint(asset, content_of), ok, [c.to_json() for c in checks]
+                key,
+                asset,
+                content_hash,
+                self.fingerprint(asset, content_of),
+                ok,
+                [c.to_json() for c in checks],
             )
         return Audit(checks, key, ok, True)

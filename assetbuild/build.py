@@ -119,7 +119,9 @@ class Builder:
             prepare=self._prepare,
             is_failure=lambda r: r.status in FAILING,
             blocked=self._blocked,
-            skipped=lambda n: AssetResult(n, project.assets[n].kind.value, Status.SKIPPED, "not started (--fail-fast)"),
+            skipped=lambda n: AssetResult(
+                n, project.assets[n].kind.value, Status.SKIPPED, "not started (--fail-fast)"
+            ),
             on_settled=self._settled,
             fail_fast=self.options.fail_fast,
         )
@@ -128,7 +130,9 @@ class Builder:
         finally:
             if self._sql is not None:
                 self._sql.close()
-        result = BuildResult(self.run_id, [settled[n] for n in names], time.perf_counter() - t0, self.warnings)
+        result = BuildResult(
+            self.run_id, [settled[n] for n in names], time.perf_counter() - t0, self.warnings
+        )
         result.errors.extend(self._deliver())
         self.state.finish_run(
             self.run_id,
@@ -172,7 +176,9 @@ class Builder:
             try:
                 exporter.export(asset, target, self.objects.path(cur.mat.object), cur.mat.content_hash)
             except Exception as e:
-                errors.append(f"export of '{asset}' to {target.describe()} failed: {e}; the previous export is intact")
+                errors.append(
+                    f"export of '{asset}' to {target.describe()} failed: {e}; the previous export is intact"
+                )
         if exporter is not None:
             try:
                 exporter.save()
@@ -191,9 +197,7 @@ class Builder:
         chosen = set(names)
         # make's rule: an unselected upstream that has never been built is built too.
         upstream = {n: a.upstream for n, a in self.project.assets.items()}
-        missing = {
-            u for u in closure(chosen, upstream) - chosen if u not in self.shared.current
-        }
+        missing = {u for u in closure(chosen, upstream) - chosen if u not in self.shared.current}
         needed = closure(missing, upstream) - chosen if missing else set()
         needed = {u for u in needed if u not in self.shared.current} | missing
         chosen |= needed
@@ -202,12 +206,18 @@ class Builder:
     def _deps(self, name: str) -> list[str]:
         """Upstream, plus assets its checks read (unless that would make a cycle)."""
         upstream = {n: a.upstream for n, a in self.project.assets.items()}
-        refs = [r for r in self.auditor.references(name) if r in upstream and name not in closure([r], upstream)]
+        refs = [
+            r for r in self.auditor.references(name) if r in upstream and name not in closure([r], upstream)
+        ]
         return list(self.project.assets[name].upstream) + refs
 
     def _blocked(self, name: str, by: str) -> AssetResult:
         return AssetResult(
-            name, self.project.assets[name].kind.value, Status.BLOCKED, f"upstream '{by}' did not succeed", blocked_by=by
+            name,
+            self.project.assets[name].kind.value,
+            Status.BLOCKED,
+            f"upstream '{by}' did not succeed",
+            blocked_by=by,
         )
 
     def _settled(self, name: str, result: AssetResult) -> None:
@@ -217,7 +227,9 @@ class Builder:
 
     # -- one asset -----------------------------------------------------------------------
 
-    def _prepare(self, name: str, upstream: dict[str, AssetResult]) -> AssetResult | Callable[[], AssetResult]:
+    def _prepare(
+        self, name: str, upstream: dict[str, AssetResult]
+    ) -> AssetResult | Callable[[], AssetResult]:
         a = self.project.assets[name]
         if a.kind is Kind.SOURCE:
             inputs = [(f"file:{f.path}", f.hash) for f in self.project.source_files[name]]
@@ -226,7 +238,9 @@ class Builder:
             for u in a.upstream:
                 h = self.shared.content_of.get(u)
                 if h is None:
-                    return AssetResult(name, a.kind.value, Status.BLOCKED, f"upstream '{u}' has no data yet", blocked_by=u)
+                    return AssetResult(
+                        name, a.kind.value, Status.BLOCKED, f"upstream '{u}' has no data yet", blocked_by=u
+                    )
                 inputs.append((u, h))
         parts = key_parts(a.kind.value, a.fingerprint, a.config, inputs)
         key = build_key(parts)
@@ -243,7 +257,9 @@ class Builder:
         if decision.status is Status.UP_TO_DATE:
             assert current is not None
             audit = self.auditor.cached(name, current.mat.content_hash, self.shared.content_of)
-            if audit is not None and (audit.check_key == current.check_key or not self.auditor.has_checks(name)):
+            if audit is not None and (
+                audit.check_key == current.check_key or not self.auditor.has_checks(name)
+            ):
                 return self._result(a, Status.UP_TO_DATE, decision.reason, current.mat, audit, key, 0.0)
             # only the rules changed: check the data we have, recompute nothing
             return lambda: self._recheck(a, decision, current, key)
@@ -260,7 +276,9 @@ class Builder:
             return self._failed(a, e, key, t0)
         self.state.set_current_checks(self.env, a.name, audit.check_key, audit.passed)
         status = Status.UP_TO_DATE if audit.passed else Status.CHECK_FAILED
-        reason = decision.reason + ("; rules changed, checks re-run" if audit.passed else "; its data fails the rules now")
+        reason = decision.reason + (
+            "; rules changed, checks re-run" if audit.passed else "; its data fails the rules now"
+        )
         return self._result(a, status, reason, current.mat, audit, key, time.perf_counter() - t0)
 
     def _restore(self, a: AssetDef, decision: Decision, key: str, current: Current | None) -> AssetResult:
@@ -270,12 +288,21 @@ class Builder:
         try:
             audit = self.auditor.cached(a.name, mat.content_hash, self.shared.content_of)
             if audit is None:
-                audit = self._audit(a, mat, self._read_object(a.name, mat), current.mat.rows if current else None)
+                audit = self._audit(
+                    a, mat, self._read_object(a.name, mat), current.mat.rows if current else None
+                )
         except AssetFailure as e:
             return self._failed(a, e, key, t0)
         if not audit.passed:
-            return self._result(a, Status.CHECK_FAILED, decision.reason + "; fails its checks", mat, audit, key,
-                                time.perf_counter() - t0)
+            return self._result(
+                a,
+                Status.CHECK_FAILED,
+                decision.reason + "; fails its checks",
+                mat,
+                audit,
+                key,
+                time.perf_counter() - t0,
+            )
         self._publish(a, mat, audit)
         return self._result(a, Status.RESTORED, decision.reason, mat, audit, key, time.perf_counter() - t0)
 
@@ -296,7 +323,9 @@ class Builder:
             run_id=new_run_id(),
             parent_run_id=self.run_id,
             inputs=dict(inputs),
-            input_schemas={u: self.shared.current[u].mat.schema for u in a.upstream if u in self.shared.current},
+            input_schemas={
+                u: self.shared.current[u].mat.schema for u in a.upstream if u in self.shared.current
+            },
         )
         self.listeners.asset_started(info)
         try:
@@ -323,8 +352,15 @@ class Builder:
             self.listeners.asset_finished(info, failed, str(e))
             return failed
         if not audit.passed:
-            return self._result(a, Status.CHECK_FAILED, decision.reason + "; fails its checks (not published)", mat,
-                                audit, key, time.perf_counter() - t0)
+            return self._result(
+                a,
+                Status.CHECK_FAILED,
+                decision.reason + "; fails its checks (not published)",
+                mat,
+                audit,
+                key,
+                time.perf_counter() - t0,
+            )
         self._publish(a, mat, audit)
         done = self._result(a, Status.BUILT, decision.reason, mat, audit, key, time.perf_counter() - t0)
         done.bytes = size
@@ -354,7 +390,12 @@ class Builder:
         return run_python(a, self._module_loader(), paths)
 
     def _audit(
-        self, a: AssetDef, mat: Materialization, df: pl.DataFrame, previous_rows: int | None, info: RunInfo | None = None
+        self,
+        a: AssetDef,
+        mat: Materialization,
+        df: pl.DataFrame,
+        previous_rows: int | None,
+        info: RunInfo | None = None,
     ) -> Audit:
         try:
             audit = self.auditor.run(a.name, mat.content_hash, df, self.shared.content_of, previous_rows)
@@ -465,8 +506,13 @@ class Builder:
     def _failed(self, a: AssetDef, e: AssetFailure, key: str, t0: float) -> AssetResult:
         error = e.message + (("\n" + e.user_traceback.rstrip()) if e.user_traceback else "")
         return AssetResult(
-            a.name, a.kind.value, Status.FAILED, e.message.splitlines()[0][:300], time.perf_counter() - t0,
-            build_key=key, error=error,
+            a.name,
+            a.kind.value,
+            Status.FAILED,
+            e.message.splitlines()[0][:300],
+            time.perf_counter() - t0,
+            build_key=key,
+            error=error,
         )
 
 

@@ -45,9 +45,14 @@ def check_assets(project_dir: str | Path = ".", select: Sequence[str] = ()) -> B
             state.set_current_checks(project.environment, name, audit.check_key, audit.passed)
             out.append(
                 AssetResult(
-                    name, a.kind.value, Status.UP_TO_DATE if audit.passed else Status.CHECK_FAILED,
-                    "checks pass" if audit.passed else "fails an error rule", time.perf_counter() - t,
-                    rows=cur.mat.rows, content_hash=cur.mat.content_hash, build_key=cur.mat.build_key,
+                    name,
+                    a.kind.value,
+                    Status.UP_TO_DATE if audit.passed else Status.CHECK_FAILED,
+                    "checks pass" if audit.passed else "fails an error rule",
+                    time.perf_counter() - t,
+                    rows=cur.mat.rows,
+                    content_hash=cur.mat.content_hash,
+                    build_key=cur.mat.build_key,
                     checks=audit.checks,
                 )
             )

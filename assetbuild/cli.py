@@ -16,8 +16,14 @@ import click
 
 from .errors import AssetbuildError, ProjectError
 
-FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-                      help="text for people, json for programs (one object on stdout)")
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs (one object on stdout)",
+)
 
 
 def _emit_json(value: Any) -> None:
@@ -49,8 +55,13 @@ def _run(fmt: str, action: Callable[[], int]) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--project", "project_dir", default=".", type=click.Path(file_okay=False),
-              help="the project folder (default: the current folder)")
+@click.option(
+    "--project",
+    "project_dir",
+    default=".",
+    type=click.Path(file_okay=False),
+    help="the project folder (default: the current folder)",
+)
 @click.version_option(package_name="assetbuild")
 @click.pass_context
 def main(ctx: click.Context, project_dir: str) -> None:
@@ -60,18 +71,35 @@ def main(ctx: click.Context, project_dir: str) -> None:
 
 @main.command()
 @click.argument("select", nargs=-1)
-@click.option("-j", "--jobs", type=click.IntRange(1, 256), default=None, help="assets run in parallel (default: cores)")
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 256), default=None, help="assets run in parallel (default: cores)"
+)
 @click.option("--fail-fast", is_flag=True, help="stop at the first failure")
 @click.option("--force", is_flag=True, help="run every selected asset, even when up to date")
 @click.option("--dry-run", is_flag=True, help="say what would run (as `plan`), run nothing")
-@click.option("--no-wait", is_flag=True, help="exit (code 75) instead of waiting when another build is running")
-@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None, help="write check results as JUnit XML")
+@click.option(
+    "--no-wait", is_flag=True, help="exit (code 75) instead of waiting when another build is running"
+)
+@click.option(
+    "--junit-xml", type=click.Path(dir_okay=False), default=None, help="write check results as JUnit XML"
+)
 @click.option("-q", "--quiet", is_flag=True, help="print only failures and the summary")
 @click.option("-v", "--verbose", is_flag=True, help="print every asset and every check")
 @FORMAT
 @click.pass_obj
-def build(project_dir: str, select: tuple[str, ...], jobs: int | None, fail_fast: bool, force: bool, dry_run: bool,
-          no_wait: bool, junit_xml: str | None, quiet: bool, verbose: bool, fmt: str) -> None:
+def build(
+    project_dir: str,
+    select: tuple[str, ...],
+    jobs: int | None,
+    fail_fast: bool,
+    force: bool,
+    dry_run: bool,
+    no_wait: bool,
+    junit_xml: str | None,
+    quiet: bool,
+    verbose: bool,
+    fmt: str,
+) -> None:
     """Build the selected assets (all by default), running only what changed."""
 
     def action() -> int:
@@ -85,8 +113,14 @@ def build(project_dir: str, select: tuple[str, ...], jobs: int | None, fail_fast
 
             listeners = [] if fmt == "json" else [progress_listener(quiet=quiet, verbose=verbose)]
             result = run_build(
-                project_dir, select, jobs=jobs, force=force, fail_fast=fail_fast, wait=not no_wait,
-                listeners=listeners, on_wait=lambda msg: click.echo(msg, err=True),
+                project_dir,
+                select,
+                jobs=jobs,
+                force=force,
+                fail_fast=fail_fast,
+                wait=not no_wait,
+                listeners=listeners,
+                on_wait=lambda msg: click.echo(msg, err=True),
             )
         if junit_xml:
             _write_junit(result.assets, junit_xml)
@@ -171,7 +205,9 @@ def test_cmd(project_dir: str, select: tuple[str, ...], junit_xml: str | None, f
             for a in result.assets:
                 for c in a.checks:
                     mark = "pass" if c.passed else "FAIL"
-                    click.echo(f"  {mark} {a.name}: {c.name[5:]}" + ("" if c.passed else f"\n      {c.actual}"))
+                    click.echo(
+                        f"  {mark} {a.name}: {c.name[5:]}" + ("" if c.passed else f"\n      {c.actual}")
+                    )
             total = sum(len(a.checks) for a in result.assets)
             failed = sum(1 for a in result.assets for c in a.checks if not c.passed)
             click.echo(f"{total - failed} passed, {failed} failed")
@@ -223,7 +259,9 @@ def history(project_dir: str, asset: str, fmt: str) -> None:
 
 @main.command()
 @click.argument("sql")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
+)
 @click.option("--limit", type=int, default=1000, show_default=True, help="rows printed in table format")
 @click.pass_obj
 def query(project_dir: str, sql: str, fmt: str, limit: int) -> None:
@@ -234,7 +272,9 @@ def query(project_dir: str, sql: str, fmt: str, limit: int) -> None:
 
         df = run_query(project_dir, sql)
         if fmt == "json":
-            click.echo(json.dumps({"columns": df.columns, "rows": df.rows(), "row_count": df.height}, default=str))
+            click.echo(
+                json.dumps({"columns": df.columns, "rows": df.rows(), "row_count": df.height}, default=str)
+            )
         elif fmt == "csv":
             click.echo(df.write_csv(), nl=False)
         else:

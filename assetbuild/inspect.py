@@ -42,7 +42,9 @@ def show_asset(project_dir: str | Path, name: str, rows: int = 0) -> dict[str, A
         "last_run": None,
     }
     if a.kind.value == "source":
-        info["files"] = [{"path": f.path, "bytes": f.size, "hash": f.hash} for f in project.source_files[name]]
+        info["files"] = [
+            {"path": f.path, "bytes": f.size, "hash": f.hash} for f in project.source_files[name]
+        ]
     state = State.open(project.store_dir, readonly=True)
     if state is None:
         return info
@@ -102,7 +104,9 @@ def show_text(info: dict[str, Any]) -> str:
         lines.append("  checks:")
         for c in info["checks"]:
             mark = "pass" if c["passed"] else ("FAIL" if c["severity"] == "error" else "warn")
-            lines.append(f"    {mark:4} {c['name']}" + ("" if c["passed"] else f" ({c['failing_rows']} rows)"))
+            lines.append(
+                f"    {mark:4} {c['name']}" + ("" if c["passed"] else f" ({c['failing_rows']} rows)")
+            )
     run = info.get("last_run")
     if run:
         lines.append(f"  last run: {run['status']} at {run['finished_at']} ({run['reason']})")

@@ -6,8 +6,9 @@ stop the wave), so it is reported `pending` with the upstream it waits for.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from .audit import Auditor, load_rulesets
 from .definitions.loader import load_project
@@ -17,11 +18,15 @@ from .results import AssetResult, BuildResult, Status
 from .selection import select as select_assets
 from .trace.keys import build_key, key_parts
 from .trace.objects import ObjectStore
-from .trace.state import State
+from .trace.state import Materialization, State
 
 
-def plan(project_dir: str | Path = ".", select: Sequence[str] = (), force: bool = False,
-         environment: str | None = None) -> BuildResult:
+def plan(
+    project_dir: str | Path = ".",
+    select: Sequence[str] = (),
+    force: bool = False,
+    environment: str | None = None,
+) -> BuildResult:
     project = load_project(project_dir, environment)
     state = State.open(project.store_dir, readonly=True)
     try:
@@ -36,8 +41,11 @@ def plan(project_dir: str | Path = ".", select: Sequence[str] = (), force: bool 
             waits = next((u for u in a.upstream if u in unsettled or content_of.get(u) is None), None)
             if waits is not None:
                 unsettled[name] = waits
-                out.append(AssetResult(name, a.kind.value, Status.PENDING,
-                                       f"runs if upstream '{waits}' changes its data"))
+                out.append(
+                    AssetResult(
+                        name, a.kind.value, Status.PENDING, f"runs if upstream '{waits}' changes its data"
+                    )
+                )
                 continue
             if a.kind is Kind.SOURCE:
                 inputs = [(f"file:{f.path}", f.hash) for f in project.source_files[name]]
@@ -47,8 +55,10 @@ def plan(project_dir: str | Path = ".", select: Sequence[str] = (), force: bool 
             key = build_key(parts)
             cur = current.get(name)
             decision = decide(
-                key, parts, cur,
-                stored=lambda n=name, k=key: state.find(n, k) if state else [],
+                key,
+                parts,
+                cur,
+                stored=_stored(state, name, key),
                 object_present=lambda m: _present(objects, m.object, m.object_size),
                 object_intact=lambda m: _present(objects, m.object, m.object_size),
                 force=force,
@@ -61,13 +71,30 @@ def plan(project_dir: str | Path = ".", select: Sequence[str] = (), force: bool 
                     reason += "; rules changed: checks will run on the current data"
                 elif not cur.checks_passed:
                     reason += "; its data fails its error rules"
-                out.append(AssetResult(name, a.kind.value, Status.UP_TO_DATE, reason, rows=cur.mat.rows,
-                                       content_hash=cur.mat.content_hash, build_key=key))
+                out.append(
+                    AssetResult(
+                        name,
+                        a.kind.value,
+                        Status.UP_TO_DATE,
+                        reason,
+                        rows=cur.mat.rows,
+                        content_hash=cur.mat.content_hash,
+                        build_key=key,
+                    )
+                )
             elif decision.status is Status.RESTORED:
                 assert decision.restore is not None
                 unsettled[name] = name
-                out.append(AssetResult(name, a.kind.value, Status.WILL_RESTORE, decision.reason,
-                                       content_hash=decision.restore.content_hash, build_key=key))
+                out.append(
+                    AssetResult(
+                        name,
+                        a.kind.value,
+                        Status.WILL_RESTORE,
+                        decision.reason,
+                        content_hash=decision.restore.content_hash,
+                        build_key=key,
+                    )
+                )
             else:
                 unsettled[name] = name
                 out.append(AssetResult(name, a.kind.value, Status.WILL_BUILD, decision.reason, build_key=key))
@@ -77,6 +104,10 @@ def plan(project_dir: str | Path = ".", select: Sequence[str] = (), force: bool 
             state.close()
 
 
+def _stored(state: State | None, name: str, key: str) -> Callable[[], list[Materialization]]:
+    return lambda: state.find(name, key) if state else []
+
+
 def _present(objects: ObjectStore, rel: str, size: int) -> bool:
     try:
         return objects.path(rel).stat().st_size == size
@@ -84,7 +115,7 @@ def _present(objects: ObjectStore, rel: str, size: int) -> bool:
         return False
 
 
-def _no_read(name: str) -> object:
+def _no_read(name: str) -> Any:
     raise RuntimeError("plan reads no data")
 
 

@@ -23,7 +23,9 @@ def current_objects(project_dir: str | Path, environment: str | None = None) -> 
     try:
         objects = ObjectStore(project.store_dir)
         return {
-            n: objects.path(c.mat.object) for n, c in state.current(project.environment).items() if n in project.assets
+            n: objects.path(c.mat.object)
+            for n, c in state.current(project.environment).items()
+            if n in project.assets
         }
     finally:
         state.close()
@@ -44,7 +46,9 @@ def read(asset: str, project: str | Path = ".", lazy: bool = False, environment:
         raise AssetFailure(f"'{asset}' has not been built yet; run `assetbuild build +{asset}`")
     path = ObjectStore(loaded.store_dir).path(cur.mat.object)
     if not ObjectStore(loaded.store_dir).intact(cur.mat.object, cur.mat.object_size, None):
-        raise AssetFailure(f"the stored data of '{asset}' is missing or damaged; run `assetbuild build` again")
+        raise AssetFailure(
+            f"the stored data of '{asset}' is missing or damaged; run `assetbuild build` again"
+        )
     return pl.scan_parquet(path) if lazy else pl.read_parquet(path)
 
 

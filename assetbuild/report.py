@@ -34,16 +34,30 @@ def asset_line(a: AssetResult, verbose: bool = False) -> str:
 
 
 def summary_line(result: BuildResult) -> str:
-    order = ["built", "restored", "up_to_date", "failed", "check_failed", "blocked", "skipped",
-             "will_build", "will_restore", "pending"]
+    order = [
+        "built",
+        "restored",
+        "up_to_date",
+        "failed",
+        "check_failed",
+        "blocked",
+        "skipped",
+        "will_build",
+        "will_restore",
+        "pending",
+    ]
     counts = result.summary()
     parts = [f"{counts[k]} {k}" for k in order if counts.get(k)]
-    return f"{'OK' if result.ok else 'FAILED'}: " + (", ".join(parts) or "nothing selected") + (
-        f" in {result.duration_s:.2f}s" if result.duration_s else ""
+    return (
+        f"{'OK' if result.ok else 'FAILED'}: "
+        + (", ".join(parts) or "nothing selected")
+        + (f" in {result.duration_s:.2f}s" if result.duration_s else "")
     )
 
 
-def render_text(result: BuildResult, verbose: bool = False, quiet: bool = False, list_assets: bool = True) -> str:
+def render_text(
+    result: BuildResult, verbose: bool = False, quiet: bool = False, list_assets: bool = True
+) -> str:
     lines = []
     if list_assets and not quiet:
         for a in result.assets:
@@ -53,9 +67,13 @@ def render_text(result: BuildResult, verbose: bool = False, quiet: bool = False,
     for a in failed:
         blocked = [b.name for b in result.assets if b.blocked_by == a.name]
         if blocked:
-            lines.append(f"  '{a.name}' blocked: {', '.join(blocked[:10])}" + (" ..." if len(blocked) > 10 else ""))
+            lines.append(
+                f"  '{a.name}' blocked: {', '.join(blocked[:10])}" + (" ..." if len(blocked) > 10 else "")
+            )
     if failed:
-        lines.append(f"  rerun just that part: assetbuild build {' '.join('+' + a.name + '+' for a in failed)}")
+        lines.append(
+            f"  rerun just that part: assetbuild build {' '.join('+' + a.name + '+' for a in failed)}"
+        )
     for w in result.warnings:
         lines.append(f"  warning: {w}")
     for e in result.errors:

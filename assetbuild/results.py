@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     BUILT = "built"
     RESTORED = "restored"
     UP_TO_DATE = "up_to_date"
@@ -24,7 +24,7 @@ class Status(str, Enum):
 FAILING = frozenset({Status.FAILED, Status.CHECK_FAILED, Status.BLOCKED})
 
 
-class Severity(str, Enum):
+class Severity(StrEnum):
     ERROR = "error"
     WARN = "warn"
 

@@ -29,7 +29,9 @@ def _one(project: Project, term: str, upstream: dict[str, tuple[str, ...]]) -> s
         found = {n for n, a in project.assets.items() if tag in a.tags}
         if not found:
             tags = sorted({t for a in project.assets.values() for t in a.tags})
-            raise _no_match(term, did_you_mean(tag, tags) or f"tags in this project: {', '.join(tags) or '(none)'}")
+            raise _no_match(
+                term, did_you_mean(tag, tags) or f"tags in this project: {', '.join(tags) or '(none)'}"
+            )
         return found
     if term.startswith("kind:"):
         kind = term[5:]
@@ -41,7 +43,9 @@ def _one(project: Project, term: str, upstream: dict[str, tuple[str, ...]]) -> s
     with_down = term.endswith("+")
     name = term.strip("+")
     if name not in project.assets:
-        raise _no_match(term, did_you_mean(name, project.assets) or "run `assetbuild plan` to list the assets")
+        raise _no_match(
+            term, did_you_mean(name, project.assets) or "run `assetbuild plan` to list the assets"
+        )
     out = {name}
     if with_up:
         out |= closure([name], upstream)

@@ -47,7 +47,9 @@ def run_asset(project: str | Path | Project, asset: str, inputs: Mapping[str, An
     return run_assets(project, [asset], inputs)[asset]
 
 
-def run_assets(project: str | Path | Project, assets: Sequence[str], inputs: Mapping[str, Any]) -> dict[str, Any]:
+def run_assets(
+    project: str | Path | Project, assets: Sequence[str], inputs: Mapping[str, Any]
+) -> dict[str, Any]:
     """Run a subgraph in dependency order; upstream outside it must be given in `inputs`."""
     from .executor.content import write_parquet
     from .executor.python import ModuleLoader, run_python
@@ -103,7 +105,7 @@ def assert_same_rows(actual: Any, expected: Any) -> None:
     if missing or extra:
         raise AssertionError(f"columns differ: missing {missing}, unexpected {extra}")
     exp = exp.select([pl.col(c).cast(actual.schema[c]) for c in actual.columns])
-    assert_frame_equal(actual, exp, check_row_order=False, check_exact=False, rtol=1e-6, atol=1e-9)
+    assert_frame_equal(actual, exp, check_row_order=False, check_exact=False, rel_tol=1e-6, abs_tol=1e-9)
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,7 @@ class AssetTest:
 def load_tests(project: Project) -> list[AssetTest]:
     import yaml
 
-    out = []
+    out: list[AssetTest] = []
     folder = project.root / "tests"
     if not folder.is_dir():
         return out
@@ -152,15 +154,25 @@ def _test(project: Project, rel: str, doc: Any) -> AssetTest:
             raise ProjectError(f"unknown key '{key}' in a test", rel, hint=did_you_mean(str(key), _TEST_KEYS))
     asset = doc.get("asset")
     if asset not in project.assets:
-        raise ProjectError(f"test names unknown asset '{asset}'", rel, hint=did_you_mean(str(asset), project.assets))
+        raise ProjectError(
+            f"test names unknown asset '{asset}'", rel, hint=did_you_mean(str(asset), project.assets)
+        )
     given = doc.get("given") or {}
     if not isinstance(given, dict) or not all(isinstance(v, list) for v in given.values()):
         raise ProjectError("`given` maps each upstream asset to a list of rows", rel)
     expect = doc.get("expect")
     if expect is None and doc.get("expect_rows") is None and doc.get("expect_columns") is None:
         raise ProjectError("a test needs `expect` (rows), or `expect_rows` / `expect_columns`", rel)
-    return AssetTest(rel, 1, asset, str(doc.get("name") or asset), given, expect, doc.get("expect_columns"),
-                     doc.get("expect_rows"))
+    return AssetTest(
+        rel,
+        1,
+        asset,
+        str(doc.get("name") or asset),
+        given,
+        expect,
+        doc.get("expect_columns"),
+        doc.get("expect_rows"),
+    )
 
 
 def run_project_tests(project_dir: str | Path = ".", select: Sequence[str] = ()) -> BuildResult:
@@ -176,9 +188,15 @@ def run_project_tests(project_dir: str | Path = ".", select: Sequence[str] = ())
     results = []
     for asset, checks in by_asset.items():
         ok = all(c.passed for c in checks)
-        results.append(AssetResult(asset, project.assets[asset].kind.value,
-                                   Status.UP_TO_DATE if ok else Status.CHECK_FAILED,
-                                   f"{sum(c.passed for c in checks)}/{len(checks)} tests pass", checks=checks))
+        results.append(
+            AssetResult(
+                asset,
+                project.assets[asset].kind.value,
+                Status.UP_TO_DATE if ok else Status.CHECK_FAILED,
+                f"{sum(c.passed for c in checks)}/{len(checks)} tests pass",
+                checks=checks,
+            )
+        )
     return BuildResult(new_run_id(), results, time.perf_counter() - t0)
 
 
@@ -193,9 +211,17 @@ def _run_one(project: Project, test: AssetTest) -> CheckResult:
         if test.expect is not None:
             assert_same_rows(out, test.expect)
     except AssertionError as e:
-        return CheckResult(name, Severity.ERROR, False, 1, description=test.path, actual=str(e)[:2000],
-                           source=test.path)
+        return CheckResult(
+            name, Severity.ERROR, False, 1, description=test.path, actual=str(e)[:2000], source=test.path
+        )
     except AssetFailure as e:
-        return CheckResult(name, Severity.ERROR, False, 1, description=test.path,
-                           actual=(e.message + "\n" + e.user_traceback)[:2000], source=test.path)
+        return CheckResult(
+            name,
+            Severity.ERROR,
+            False,
+            1,
+            description=test.path,
+            actual=(e.message + "\n" + e.user_traceback)[:2000],
+            source=test.path,
+        )
     return CheckResult(name, Severity.ERROR, True, 0, description=test.path, source=test.path)

@@ -116,7 +116,7 @@ def generate(out: Path, n: int, source_csv: Path) -> dict[str, int]:
     (out / "assetbuild.toml").write_text(
         f'[project]\nname = "bench{n}"\n\n[sources.raw]\npath = "data/source.csv"\n'
     )
-    os.link(source_csv, out / "data" / "source.csv") if False else _copy(source_csv, out / "data" / "source.csv")
+    _copy(source_csv, out / "data" / "source.csv")
     modules: dict[int, list[str]] = {}
     counts = {"source": 1, "sql": 0, "python": 0}
     for nm, kind, ups, layer, j in nodes:

@@ -375,7 +375,7 @@ def _sql_rules(kind: str, key: Node, node: Node) -> list[RuleSpec]:
     specs, labels = [], set()
     for i, item in enumerate(node.sequence(f"'{kind}'"), start=1):
         if item.is_scalar and kind == "expression":
-            spec = _sql_spec(kind, key, item, None, None, str(i))
+            spec = _sql_spec(kind, key, item, str(i), None, None)
         else:
             spec = _sql_item(kind, key, item, text_key, name_required=kind == "sql", index=i)
         if spec.label in labels:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     SOURCE = "source"
     PYTHON = "python"
     SQL = "sql"

@@ -42,7 +42,7 @@ def refresh_warehouse(store_dir: Path, objects: Mapping[str, Path], schema: str 
             conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         for name, path in views.items():
             literal = path.replace("'", "''")
-            conn.execute(f"CREATE VIEW \"{schema}\".\"{name}\" AS SELECT * FROM read_parquet('{literal}')")
+            conn.execute(f'CREATE VIEW "{schema}"."{name}" AS SELECT * FROM read_parquet(\'{literal}\')')
         conn.execute("CHECKPOINT")
     finally:
         conn.close()

@@ -38,7 +38,9 @@ class ModuleLoader:
             if relpath in self.modules:
                 return self.modules[relpath]
             path = self.root / relpath
-            mod_name = "assetbuild_project_" + relpath.removesuffix(".py").replace("/", "__").replace("-", "_")
+            mod_name = "assetbuild_project_" + relpath.removesuffix(".py").replace("/", "__").replace(
+                "-", "_"
+            )
             spec = importlib.util.spec_from_file_location(mod_name, path)
             if spec is None or spec.loader is None:
                 raise AssetFailure(f"cannot import {relpath}")

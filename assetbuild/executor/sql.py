@@ -35,7 +35,9 @@ class SqlEngine:
                 cur.execute(f"CREATE TEMP VIEW \"{name}\" AS SELECT * FROM read_parquet('{literal}')")
             try:
                 relation = cur.sql(asset.sql)
-                huge = [n for n, t in zip(relation.columns, relation.types, strict=True) if str(t) == "HUGEINT"]
+                huge = [
+                    n for n, t in zip(relation.columns, relation.types, strict=True) if str(t) == "HUGEINT"
+                ]
                 return _narrow_hugeint(relation.pl(), huge)
             except self._duckdb.Error as e:
                 raise AssetFailure(f"{asset.path}: DuckDB error: {_first_lines(str(e))}") from None

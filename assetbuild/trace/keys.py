@@ -11,7 +11,9 @@ from ..hashing import hash_json
 STORE_FORMAT = 1
 
 
-def key_parts(kind: str, fingerprint: str, config: dict[str, Any], inputs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+def key_parts(
+    kind: str, fingerprint: str, config: dict[str, Any], inputs: Iterable[tuple[str, str]]
+) -> dict[str, Any]:
     """What a build key is made of, kept beside each materialization so `plan` can say what changed.
 
     Inputs are upstream assets by *content* hash (so an upstream rebuilt to identical data changes
