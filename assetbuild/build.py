@@ -108,7 +108,8 @@ class Builder:
         self.shared.current = self.state.current(self.env)
         self.shared.content_of = {n: c.mat.content_hash for n, c in self.shared.current.items()}
         names = self._selection()
-        deps = {n: self._deps(n) for n in names}
+        upstream = {n: a.upstream for n, a in project.assets.items()}
+        deps = {n: self._deps(n, upstream) for n in names}
         self.state.start_run(self.run_id, self.options.command, self.env)
         self.listeners.build_started(project, self.run_id, names)
         jobs = self.options.jobs or _default_jobs()
@@ -203,13 +204,10 @@ class Builder:
         chosen |= needed
         return [n for n in self.project.order if n in chosen]
 
-    def _deps(self, name: str) -> list[str]:
+    def _deps(self, name: str, upstream: dict[str, tuple[str, ...]]) -> list[str]:
         """Upstream, plus assets its checks read (unless that would make a cycle)."""
-        upstream = {n: a.upstream for n, a in self.project.assets.items()}
-        refs = [
-            r for r in self.auditor.references(name) if r in upstream and name not in closure([r], upstream)
-        ]
-        return list(self.project.assets[name].upstream) + refs
+        refs = [r for r in self.auditor.references(name) if r in upstream and name not in closure([r], upstream)]
+        return list(upstream[name]) + refs
 
     def _blocked(self, name: str, by: str) -> AssetResult:
         return AssetResult(

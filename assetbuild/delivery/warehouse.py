@@ -25,7 +25,7 @@ def warehouse_path(store_dir: Path) -> Path:
 
 def refresh_warehouse(store_dir: Path, objects: Mapping[str, Path], schema: str = "main") -> bool:
     """Make the warehouse show exactly `objects` (asset -> Parquet path); True when rewritten."""
-    views = {name: str(path.resolve()) for name, path in sorted(objects.items())}
+    views = {name: os.path.abspath(path) for name, path in sorted(objects.items())}
     key = hash_json({"views": views, "schema": schema, "version": 1})
     key_file = store_dir / _KEY
     target = warehouse_path(store_dir)

@@ -9,7 +9,9 @@ and only produces a warning. What was not delivered stays pending for the next b
 
 from __future__ import annotations
 
+import os
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +63,62 @@ def push(project: Project, url: str | None = None, timeout: float = 5.0) -> Push
         return PushResult(result.delivered, outbox.count_pending(), error)
     finally:
         outbox.close()
+
+
+def deliver_pending(project: Project, budget_s: float = BUILD_BUDGET_S) -> list[str]:
+    """Hand events left by earlier builds to the backend, within `budget_s`; returns warnings.
+
+    For a build in which nothing ran (so no listener recorded anything): it sends no events of
+    its own, only what earlier builds could not deliver.
+    """
+    if lineage_disabled(project):
+        return []
+    outbox = Outbox.of_project(project.root)
+    try:
+        if outbox.count_pending() == 0:
+            return []
+        choice = resolve(project)
+        if not choice.configured:
+            return []
+        lock = SendLock(outbox.directory)
+        if not lock.acquire(timeout=0.0):
+            return []  # another process is sending them
+        deadline = time.monotonic() + budget_s
+        try:
+            emitter = Emitter(choice, timeout=min(BUILD_REQUEST_TIMEOUT_S, budget_s), cap=True)
+            try:
+                result = drain(outbox, emitter, should_stop=lambda: time.monotonic() >= deadline)
+            finally:
+                emitter.close()
+        except Exception as e:
+            result = DrainResult(0, error=e)
+        finally:
+            lock.release()
+        failure = _describe_failure(choice, result.error) if result.error is not None else None
+        warning = delivery_warning(project, outbox, choice, failure, done=not result.stopped, budget_s=budget_s)
+        return [warning] if warning else []
+    finally:
+        outbox.close()
+
+
+def delivery_warning(
+    project: Project,
+    outbox: Outbox,
+    choice: TransportChoice,
+    failure: str | None,
+    *,
+    done: bool,
+    budget_s: float,
+) -> str | None:
+    """The one warning a build shows about lineage delivery, or None when all went out."""
+    pending = outbox.count_pending()
+    if not pending or (failure is None and done):
+        return None
+    where = os.path.relpath(outbox.path, project.root)
+    kept = f"{pending} event(s) kept in {where} for the next build or `assetbuild lineage push`"
+    if failure is not None:
+        return f"lineage: {failure}; {kept}"
+    return f"lineage: {choice.target()} did not take every event within {budget_s:g} s; {kept}"
 
 
 def _send_all(outbox: Outbox, choice: TransportChoice, *, timeout: float, cap: bool) -> DrainResult:

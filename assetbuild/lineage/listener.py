@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from ..definitions.model import AssetDef, Kind, Project, SourceFile
 from ..events import BaseListener, RunInfo
 from ..results import AssetResult, BuildResult, CheckResult, Status
-from .delivery import BUILD_BUDGET_S, BuildSender
+from .delivery import BUILD_BUDGET_S, BuildSender, delivery_warning
 from .outbox import Outbox
 from .transport import lineage_disabled, resolve
 
@@ -164,22 +164,13 @@ class OpenLineageListener(BaseListener):
         if outbox is None:
             return
         try:
-            done = sender.finish(self.budget_s) if sender is not None else True
             if sender is not None:
-                pending = outbox.count_pending()
-                where = os.path.relpath(outbox.path, self.project.root)
-                failure = sender.failure()
-                if failure is not None:
-                    self.warnings.append(
-                        f"lineage: {failure}; {pending} event(s) kept in {where} for the next build "
-                        "or `assetbuild lineage push`"
-                    )
-                elif not done and pending:
-                    self.warnings.append(
-                        f"lineage: {sender.choice.target()} did not take every event within "
-                        f"{self.budget_s:g} s; {pending} event(s) kept in {where} for the next build "
-                        "or `assetbuild lineage push`"
-                    )
+                done = sender.finish(self.budget_s)
+                warning = delivery_warning(
+                    self.project, outbox, sender.choice, sender.failure(), done=done, budget_s=self.budget_s
+                )
+                if warning:
+                    self.warnings.append(warning)
         except Exception as e:
             self.warnings.append(f"lineage: delivery failed: {type(e).__name__}: {e}")
         finally:
@@ -202,6 +193,8 @@ class OpenLineageListener(BaseListener):
         if asset.kind is not Kind.SOURCE:
             return None
         given = info.extra.get("source_files")
+        if given is None:
+            given = self.project.source_files.get(asset.name)
         if given is not None:
             return list(given)
         return list_source_files(self.project.root, asset)

@@ -65,11 +65,14 @@ def warehouse_namespace(project: Project) -> str:
 
 
 def export_path(project: Project, asset: str) -> Path | None:
+    """Where an asset is exported (`[exports]` or `@asset(export=...)`), as an absolute path."""
     target = project.exports.get(asset)
+    if isinstance(target, dict):  # {path = "...", partition_by = [...]}: the folder is the dataset
+        target = target.get("path")
     if target is None:
         definition = project.assets.get(asset)
         target = definition.export if definition is not None else None
-    if not target:
+    if not isinstance(target, str) or not target:
         return None
     return Path(os.path.normpath(project_root(project) / target))
 

@@ -140,6 +140,22 @@ class Outbox:
                 self._conn = None
 
 
+def has_pending(project: Any) -> bool:
+    """Whether `project` (anything with a `root`) has events no backend has taken yet.
+
+    Cheap when there is no outbox: a no-op build asks this every time.
+    """
+    outbox = Outbox.of_project(project.root)
+    if not outbox.exists():
+        return False
+    try:
+        return outbox.count_pending() > 0
+    except sqlite3.Error:
+        return False
+    finally:
+        outbox.close()
+
+
 def drain(
     outbox: Outbox,
     emit: Callable[[str], object],
