@@ -303,5 +303,12 @@ def _github_annotations(assets: list[Any]) -> None:
         click.echo(line)
 
 
+# visibility commands (report, graph, init, gc); registered here, after `main` and `_run` exist
+from .commands.visibility import gc, graph, init, report  # noqa: E402
+
+for _command in (report, graph, init, gc):
+    main.add_command(_command)
+
+
 if __name__ == "__main__":
     main()

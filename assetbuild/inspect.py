@@ -124,8 +124,13 @@ def history_of(project_dir: str | Path, name: str) -> dict[str, Any]:
         return out
     try:
         cur = state.current_of(project.environment, name)
+        runs = state.asset_runs(name, 200)
         for m in state.materializations(name):
-            checks = [c for c in state.asset_runs(name, 200) if c["content_hash"] == m.content_hash][:1]
+            # the checks of the newest run that produced or re-checked this content
+            checks = next((r["checks"] for r in runs if r["content_hash"] == m.content_hash and r["checks"]), [])
+            if cur and cur.mat.id == m.id and cur.check_key:
+                stored = state.checks(cur.check_key)  # the current data's checks under today's rules
+                checks = stored[1] if stored else checks
             out["materializations"].append(
                 {
                     "created_at": _when(m.created_at),
@@ -136,10 +141,11 @@ def history_of(project_dir: str | Path, name: str) -> dict[str, Any]:
                     "bytes": m.object_size,
                     "current": bool(cur and cur.mat.id == m.id),
                     "quarantined": m.quarantined,
-                    "checks": checks[0]["checks"] if checks else [],
+                    "checks_passed": _checks_passed(checks),
+                    "checks": checks,
                 }
             )
-        for r in state.asset_runs(name, 50):
+        for r in runs[:50]:
             r["finished_at"] = _when(r["finished_at"])
             out["runs"].append(r)
     finally:
@@ -147,12 +153,21 @@ def history_of(project_dir: str | Path, name: str) -> dict[str, Any]:
     return out
 
 
+def _checks_passed(checks: list[dict[str, Any]]) -> bool | None:
+    """No error-severity check failed; None when no check ran on it."""
+    if not checks:
+        return None
+    return all(c.get("passed") or c.get("severity") == "warn" for c in checks)
+
+
 def history_text(info: dict[str, Any]) -> str:
     lines = [f"{info['asset']}: {len(info['materializations'])} materializations"]
     for m in info["materializations"]:
         flag = "*" if m["current"] else ("q" if m["quarantined"] else " ")
         failed = sum(1 for c in m["checks"] if not c.get("passed"))
-        outcome = "checks ok" if m["checks"] and not failed else (f"{failed} checks failed" if failed else "")
+        outcome = {None: "", True: "checks ok", False: "checks FAILED"}[m["checks_passed"]]
+        if failed and m["checks_passed"]:
+            outcome += f" ({failed} warnings)"
         lines.append(
             f" {flag} {m['created_at']}  {m['content_hash'][:12]}  key {m['build_key'][:12]}  "
             f"{m['rows'] or 0:>9,} rows  run {str(m['run_id'])[:8]}  {outcome}"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
 import random
 import re
 from pathlib import Path
@@ -42,7 +41,9 @@ def dag(n: int) -> tuple[int, list[tuple[str, str, list[str], int, int]]]:
                 nodes.append((name(layer, j), "agg", [a], layer, j))
                 continue
             k = (layer + j) % 3
-            nodes.append((name(layer, j), ["filter", "union", "proj"][k], [a] if k != 1 else [a, b], layer, j))
+            nodes.append(
+                (name(layer, j), ["filter", "union", "proj"][k], [a] if k != 1 else [a, b], layer, j)
+            )
     return w, nodes
 
 
@@ -105,7 +106,14 @@ def write_source(path: Path, rows: int = 100_000) -> None:
         w.writerow(["id", "ts", "amount", "user_id"])
         for i in range(rows):
             ts = t0 + dt.timedelta(seconds=37 * i)
-            w.writerow([i, ts.strftime("%Y-%m-%d %H:%M:%S"), f"{rnd.uniform(-50, 500):.2f}", f"u{rnd.randrange(1000):04d}"])
+            w.writerow(
+                [
+                    i,
+                    ts.strftime("%Y-%m-%d %H:%M:%S"),
+                    f"{rnd.uniform(-50, 500):.2f}",
+                    f"u{rnd.randrange(1000):04d}",
+                ]
+            )
 
 
 def generate(out: Path, n: int, source_csv: Path) -> dict[str, int]:

@@ -60,12 +60,18 @@ class CliResult:
         return f"exit {self.code}\n--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
 
 
-def cli(project: Path | None, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> CliResult:
-    """Run `assetbuild [--project P] ARGS...` in a subprocess."""
+def cli(
+    project: Path | None,
+    *args: str,
+    env: dict[str, str] | None = None,
+    cwd: Path | None = None,
+    timeout: float = 120,
+) -> CliResult:
+    """Run `assetbuild [--project P] ARGS...` in a subprocess (in `cwd` when given)."""
     argv = [ASSETBUILD] + (["--project", str(project)] if project is not None else []) + list(args)
     full_env = {**os.environ, "OPENLINEAGE_DISABLED": "true", **(env or {})}
     full_env.pop("ASSETBUILD_DEBUG", None)
-    p = subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout)
+    p = subprocess.run(argv, capture_output=True, text=True, env=full_env, cwd=cwd, timeout=timeout)
     try:
         parsed = json.loads(p.stdout) if p.stdout.strip() else None
     except ValueError:
@@ -75,5 +81,5 @@ def cli(project: Path | None, *args: str, env: dict[str, str] | None = None, tim
 
 @pytest.fixture
 def run_cli() -> Callable[..., CliResult]:
-    """`run_cli(project, *args, env=None) -> CliResult(code, stdout, stderr, json)`."""
+    """`run_cli(project, *args, env=None, cwd=None) -> CliResult(code, stdout, stderr, json)`."""
     return cli

@@ -92,13 +92,15 @@ def _escape_property(text: str) -> str:
 
 
 def github_annotations(
-    results: Sequence[AssetResult], rule_sources: Mapping[str, RuleSet] | None = None
+    results: Sequence[AssetResult], rule_sources: Mapping[str, RuleSet] | None = None, path_prefix: str = ""
 ) -> list[str]:
     """GitHub Actions workflow commands, one per failed check:
-    `::error file=rules/x.yaml,line=3::clean: amount.min failed on 2 rows` (`::warning` for warn).
+    `::error file=rules/x.yaml,line=3::clean: amount.min failed on 2 rows (...)` (`::warning` for warn).
 
     The location comes from the current rule files (`rule_sources`, asset → RuleSet) when given,
     since a cached result may predate an edit that moved the rule; else from the result itself.
+    GitHub wants paths from the repository root: pass the project's folder as `path_prefix`
+    (e.g. "examples/fraud") when the project is not the repository.
     """
     lines = []
     for asset in results:
@@ -112,8 +114,9 @@ def github_annotations(
             props = ""
             if source:
                 path, _, line = source.rpartition(":")
-                props = f" file={_escape_property(path)}" + (f",line={line}" if line.isdigit() else "")
                 if not line.isdigit():
-                    props = f" file={_escape_property(source)}"
+                    path, line = source, ""
+                path = f"{path_prefix.rstrip('/')}/{path}" if path_prefix else path
+                props = f" file={_escape_property(path)}" + (f",line={line}" if line else "")
             lines.append(f"::{level}{props}::{_escape_data(summary(asset.name, check))}")
     return lines

@@ -110,7 +110,12 @@ def load_rules(project_root: Path, asset_names: Collection[str]) -> dict[str, Ru
     rules_dir = project_root / "rules"
     if not rules_dir.is_dir():
         return {}
-    files = sorted(p for p in rules_dir.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    files = sorted(
+        p
+        for p in rules_dir.iterdir()
+        # dot-files are editor backups and lock files, not rules
+        if p.suffix in (".yaml", ".yml") and not p.name.startswith(".") and p.is_file()
+    )
     packs = Packs()
     by_asset: dict[str, list[Rule]] = {}
     reads: dict[str, set[str]] = {}

@@ -174,12 +174,25 @@ def _params_mapping(
 
 
 def _bound(kind: str, node: Node) -> Any:
-    """A comparison bound: a number, a date, a timestamp, a string, or `now` (the time of the check)."""
+    """A comparison bound: a number, a date, a timestamp, or `now` (the time of the check).
+
+    Quoted ISO dates and timestamps are read as such, so "2024-01-01" and 2024-01-01 are one bound.
+    """
     v = node.value() if node.is_scalar else None
+    if isinstance(v, str) and v != "now":
+        try:
+            v = dt.datetime.fromisoformat(v) if ("T" in v or ":" in v) else dt.date.fromisoformat(v)
+        except ValueError:
+            v = None
     if isinstance(v, bool) or not isinstance(v, int | float | str | dt.date):
-        raise node.error(f"'{kind}' must be a number, a date or `now`, not {node.describe()}")
+        raise node.error(
+            f"'{kind}' must be a number, a date, a timestamp or `now`, not {node.describe()}",
+            hint="dates are written 2024-01-31, timestamps 2024-01-31T12:00:00Z",
+        )
     if isinstance(v, float) and v != v:
         raise node.error(f"'{kind}' cannot be NaN")
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
+        return int(v)  # 0 and 0.0 are one bound, and must fingerprint as one
     return v
 
 
@@ -195,7 +208,8 @@ def _scalar_list(kind: str, node: Node) -> list[Any]:
         if isinstance(v, bool) and str(item.raw.value).lower() not in ("true", "false"):
             # YAML 1.1 reads NO, yes, on, off as booleans: the Norway problem in a country list.
             raise item.error(
-                f"'{item.raw.value}' is read as the boolean {v}", hint=f"write it in quotes: \"{item.raw.value}\""
+                f"'{item.raw.value}' is read as the boolean {v}",
+                hint=f'write it in quotes: "{item.raw.value}"',
             )
         values.append(v)
     if not values:
@@ -434,8 +448,11 @@ def _parse_sql(kind: str, node: Node, text: str) -> tuple[str, tuple[str, ...]]:
     ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
     tables = set()
     for t in tree.find_all(exp.Table):
-        if not t.name:  # table functions such as read_parquet(...)
-            continue
+        if not t.name:  # a table function such as read_parquet(...)
+            raise node.error(
+                f"'{t.sql(dialect='duckdb')}': a rule reads assets only",
+                hint="its result is cached by the content of the assets it names; files are not tracked",
+            )
         if t.db:
             raise node.error(f"'{t.sql(dialect='duckdb')}': refer to assets by their bare name")
         if t.name not in ctes:

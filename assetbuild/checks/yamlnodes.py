@@ -117,11 +117,6 @@ class Node:
             out.append((key, key_node, value_node))
         return out
 
-    def keys(self) -> set[str]:
-        if not self.is_mapping:
-            return set()
-        return {str(k.value) for k, _ in self.raw.value if isinstance(k, yaml.ScalarNode)}
-
     def sequence(self, what: str) -> list[Node]:
         if not self.is_sequence:
             raise self.error(f"{what} must be a list, not {self.describe()}")

@@ -91,7 +91,13 @@ def _parse(path: Path, relpath: str) -> ast.Module:
 
 def _decorator_kind(deco: ast.expr) -> str | None:
     target = deco.func if isinstance(deco, ast.Call) else deco
-    name = target.attr if isinstance(target, ast.Attribute) else target.id if isinstance(target, ast.Name) else None
+    name = (
+        target.attr
+        if isinstance(target, ast.Attribute)
+        else target.id
+        if isinstance(target, ast.Name)
+        else None
+    )
     return name if name in ("asset", "check") else None
 
 
@@ -141,7 +147,7 @@ def _asset(
     deco: ast.expr,
     relpath: str,
     fp: _Fingerprinter,
-    symbols: dict[str, ast.stmt],
+    symbols: dict[str, list[ast.stmt]],
     path: Path,
 ) -> PyAsset:
     if isinstance(node, ast.AsyncFunctionDef):
@@ -158,7 +164,9 @@ def _asset(
         )
     params = tuple(a.arg for a in args.args + args.kwonlyargs)
     lazy = tuple(
-        a.arg for a in args.args + args.kwonlyargs if a.annotation is not None and "LazyFrame" in ast.unparse(a.annotation)
+        a.arg
+        for a in args.args + args.kwonlyargs
+        if a.annotation is not None and "LazyFrame" in ast.unparse(a.annotation)
     )
     name = opts.get("name", node.name)
     _check_option_types(opts, relpath, node.lineno)
@@ -178,7 +186,7 @@ def _check(
     deco: ast.expr,
     relpath: str,
     fp: _Fingerprinter,
-    symbols: dict[str, ast.stmt],
+    symbols: dict[str, list[ast.stmt]],
     path: Path,
 ) -> PyCheck:
     opts = _literal_kwargs(deco, _CHECK_KWARGS, relpath, "check")
@@ -216,37 +224,102 @@ def _check_option_types(opts: dict[str, Any], relpath: str, line: int) -> None:
         "schema": str,
     }
     for key, value in opts.items():
-        if not isinstance(value, expected[key]) or (key == "retries" and (isinstance(value, bool) or value < 0)):
+        if not isinstance(value, expected[key]) or (
+            key == "retries" and (isinstance(value, bool) or (isinstance(value, int) and value < 0))
+        ):
             raise ProjectError(f"@asset({key}=...) has the wrong type: {value!r}", relpath, line)
 
 
-def _module_symbols(module: ast.Module) -> dict[str, ast.stmt]:
-    """Module-level name -> the statement that binds it (last binding wins, as at run time)."""
-    out: dict[str, ast.stmt] = {}
+def _module_symbols(module: ast.Module) -> dict[str, list[ast.stmt]]:
+    """Module-level name -> every top-level statement that binds or mutates it.
+
+    All bindings count, not only the last: `LIMIT = 0` then `LIMIT += 1`, a constant set in both
+    branches of an `if`, or `RATES["USD"] = 0.9` after `RATES = {...}` each decide the value a
+    function sees. `from m import *` is kept under "*" since any name may come from it. The
+    `if __name__ == "__main__":` block never runs when assetbuild imports the module: skipped.
+    """
+    out: dict[str, list[ast.stmt]] = {}
     for stmt in module.body:
-        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            out[stmt.name] = stmt
-        elif isinstance(stmt, ast.Assign):
-            for target in stmt.targets:
-                for n in ast.walk(target):
-                    if isinstance(n, ast.Name):
-                        out[n.id] = stmt
-        elif isinstance(stmt, ast.AnnAssign | ast.AugAssign) and isinstance(stmt.target, ast.Name):
-            out[stmt.target.id] = stmt
-        elif isinstance(stmt, ast.Import | ast.ImportFrom):
-            for alias in stmt.names:
-                bound = alias.asname or alias.name.split(".")[0]
-                out[bound] = stmt
+        if _is_main_block(stmt):
+            continue
+        for name in _bound_names(stmt) | _mutated_names(stmt):
+            bucket = out.setdefault(name, [])
+            if not any(s is stmt for s in bucket):
+                bucket.append(stmt)
     return out
+
+
+def _is_main_block(stmt: ast.stmt) -> bool:
+    test = stmt.test if isinstance(stmt, ast.If) else None
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
+
+
+def _walk_module_level(stmt: ast.AST) -> list[ast.AST]:
+    """The nodes of a top-level statement, without descending into function, lambda or class bodies."""
+    out: list[ast.AST] = []
+    todo: list[ast.AST] = [stmt]
+    while todo:
+        node = todo.pop()
+        out.append(node)
+        if node is not stmt and isinstance(
+            node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
+        ):
+            continue
+        todo.extend(ast.iter_child_nodes(node))
+    return out
+
+
+def _bound_names(stmt: ast.stmt) -> set[str]:
+    names: set[str] = set()
+    for node in _walk_module_level(stmt):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            names.add(node.id)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                names.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+    return names
+
+
+def _mutated_names(stmt: ast.stmt) -> set[str]:
+    """Names whose object a top-level statement changes in place: `X[k] = v`, `X.a = v`, `X.update(...)`."""
+    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Import | ast.ImportFrom):
+        return set()
+    names: set[str] = set()
+    for node in _walk_module_level(stmt):
+        target: ast.expr | None = None
+        if isinstance(node, ast.Subscript | ast.Attribute) and isinstance(node.ctx, ast.Store | ast.Del):
+            target = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target = node.func.value
+        while isinstance(target, ast.Attribute | ast.Subscript | ast.Call):
+            target = target.func if isinstance(target, ast.Call) else target.value
+        if isinstance(target, ast.Name):
+            names.add(target.id)
+    return names
 
 
 class _StripDocstrings(ast.NodeTransformer):
     def _strip(self, node: Any) -> Any:
         self.generic_visit(node)
         body = node.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-            if isinstance(body[0].value.value, str):
-                node.body = body[1:] or [ast.Pass()]
+        first = body[0] if body else None
+        if (
+            isinstance(first, ast.Expr)
+            and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
         return node
 
     visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Module = _strip
@@ -269,45 +342,60 @@ class _Fingerprinter:
         self.local_files: set[str] = set()
         self._module_cache: dict[Path, str] = {}
 
-    def function(self, node: ast.FunctionDef | ast.AsyncFunctionDef, symbols: dict[str, ast.stmt], path: Path) -> str:
+    def function(
+        self, node: ast.FunctionDef | ast.AsyncFunctionDef, symbols: dict[str, list[ast.stmt]], path: Path
+    ) -> str:
         import copy
 
         main = copy.deepcopy(node)
-        main.decorator_list = []
+        main.decorator_list = []  # the decorator is configuration, hashed apart (or not at all)
         parts = [normalised(main)]
         seen: set[int] = {id(node)}
         deps: list[str] = []
-        self._follow(node, symbols, seen, deps, path)
+        self._follow(main, symbols, seen, deps, path)
         parts.extend(sorted(set(deps)))
         return hash_text("\n\x00".join(parts))
 
-    def _follow(self, node: ast.AST, symbols: dict[str, ast.stmt], seen: set[int], deps: list[str], path: Path) -> None:
-        for name in _names_used(node):
-            stmt = symbols.get(name)
-            if stmt is None or id(stmt) in seen:
-                continue
-            seen.add(id(stmt))
-            if isinstance(stmt, ast.Import | ast.ImportFrom):
-                deps.append(self._import(stmt, path))
-                continue
-            deps.append(normalised(stmt))
-            self._follow(stmt, symbols, seen, deps, path)
+    def _follow(
+        self, node: ast.AST, symbols: dict[str, list[ast.stmt]], seen: set[int], deps: list[str], path: Path
+    ) -> None:
+        for imp in ast.walk(node):
+            # imports inside a function body (or a compound module-level statement) count too
+            if imp is not node and isinstance(imp, ast.Import | ast.ImportFrom) and id(imp) not in seen:
+                seen.add(id(imp))
+                deps.append(self._import(imp, path))
+        for name in [*_names_used(node), "*"]:
+            for stmt in symbols.get(name, ()):
+                if id(stmt) in seen:
+                    continue
+                seen.add(id(stmt))
+                if isinstance(stmt, ast.Import | ast.ImportFrom):
+                    deps.append(self._import(stmt, path))
+                    continue
+                deps.append(normalised(stmt))
+                self._follow(stmt, symbols, seen, deps, path)
 
     def _import(self, stmt: ast.Import | ast.ImportFrom, path: Path) -> str:
         text = ast.unparse(stmt)
+        extra = [self._module_fingerprint(f) for f in self._local_targets(stmt, path)]
+        return text + "".join(f"\n[{e}]" for e in extra)
+
+    def _local_targets(self, stmt: ast.Import | ast.ImportFrom, path: Path) -> list[Path]:
+        """The project files an import statement loads (none for third-party modules)."""
+        level = stmt.level if isinstance(stmt, ast.ImportFrom) else 0
         modules = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else [stmt.module or ""]
-        extra = []
+        out = []
         for mod in modules:
-            local = self._resolve_local(mod, path, stmt.level if isinstance(stmt, ast.ImportFrom) else 0)
+            local = self._resolve_local(mod, path, level)
             if local is not None:
-                extra.append(self._module_fingerprint(local))
+                out.append(local)
             if isinstance(stmt, ast.ImportFrom):
                 # `from pkg import sub` may name a local submodule rather than an attribute
                 for alias in stmt.names:
-                    sub = self._resolve_local(f"{mod}.{alias.name}" if mod else alias.name, path, stmt.level)
+                    sub = self._resolve_local(f"{mod}.{alias.name}" if mod else alias.name, path, level)
                     if sub is not None:
-                        extra.append(self._module_fingerprint(sub))
-        return text + "".join(f"\n[{e}]" for e in extra)
+                        out.append(sub)
+        return out
 
     def _resolve_local(self, module: str, path: Path, level: int) -> Path | None:
         if not module and not level:
@@ -336,9 +424,8 @@ class _Fingerprinter:
         parts = [normalised(module)]
         for stmt in ast.walk(module):
             if isinstance(stmt, ast.Import | ast.ImportFrom):
-                for mod in [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else [stmt.module or ""]:
-                    local = self._resolve_local(mod, file, stmt.level if isinstance(stmt, ast.ImportFrom) else 0)
-                    if local is not None and local != file:
+                for local in self._local_targets(stmt, file):
+                    if local != file:
                         parts.append(self._module_fingerprint(local))
         digest = hash_text("\n".join(parts))
         self._module_cache[file] = digest

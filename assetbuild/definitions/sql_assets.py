@@ -7,8 +7,10 @@ comments, keyword case and table alias names do not change it; column order and 
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from ..errors import ProjectError
 from ..hashing import hash_text
@@ -34,8 +36,10 @@ def analyze_sql(text: str, relpath: str) -> SqlInfo:
         statements = [s for s in sqlglot.parse(text, read=DIALECT) if s is not None]
     except ParseError as e:
         first = e.errors[0] if e.errors else {}
+        description = re.sub(r"<class '(?:\w+\.)*(\w+)'>", r"\1", str(first.get("description") or e))
+        near = str(first.get("highlight") or "").strip()
         raise ProjectError(
-            f"SQL syntax error: {first.get('description') or e}",
+            f"SQL syntax error: {description}" + (f" (near '{near[:40]}')" if near else ""),
             relpath,
             first.get("line"),
             first.get("col"),
@@ -51,6 +55,7 @@ def analyze_sql(text: str, relpath: str) -> SqlInfo:
         raise ProjectError(
             f"the SQL file holds {len(statements)} statements; an asset is one query",
             relpath,
+            _second_statement_line(text),
             hint="keep one SELECT per file (use CTEs for intermediate steps)",
         )
     tree = statements[0]
@@ -73,35 +78,121 @@ def analyze_sql(text: str, relpath: str) -> SqlInfo:
                 if name not in names:
                     names[name] = _line_of(text, source)
     canonical = canonical_sql(tree)
-    return SqlInfo(upstream=tuple(sorted(names.items())), fingerprint=hash_text(canonical), canonical=canonical)
+    return SqlInfo(
+        upstream=tuple(sorted(names.items())), fingerprint=hash_text(canonical), canonical=canonical
+    )
 
 
 def canonical_sql(tree: object) -> str:
-    """The query as text with formatting, comments, keyword case and alias names normalised."""
+    """The query as text with formatting, comments, keyword case and alias names normalised.
+
+    Identifier case is normalised (DuckDB resolves names case-insensitively), but the names a
+    query gives its output columns keep their case: DuckDB names a column by its alias as written,
+    or an unaliased expression by its text as written (`sum(AMOUNT)`, `t.a + 1`). Those names are
+    appended, so an edit that renames an output column is never mistaken for formatting.
+    """
+    from sqlglot import exp
+
+    assert isinstance(tree, exp.Expression)
+    names = _output_names(tree)
+    canon = _qualified(tree)
+    _drop_sole_qualifiers(canon)
+    for paren in list(canon.find_all(exp.Paren)):
+        if _redundant(paren):
+            paren.replace(paren.this)
+    for join in canon.find_all(exp.Join):
+        kind = (join.args.get("kind") or "").upper()
+        # JOIN means INNER JOIN; LEFT/RIGHT/FULL JOIN mean the OUTER ones.
+        if (kind == "INNER" and not join.args.get("side")) or (kind == "OUTER" and join.args.get("side")):
+            join.set("kind", None)
+    text = canon.sql(dialect=DIALECT, comments=False, normalize=True)
+    return text + ("\n-- output names: " + json.dumps(names) if names else "")
+
+
+def _qualified(tree: object) -> Any:
+    """Qualified with canonical table aliases (`_0`, `_1`, ...) and normalised identifiers."""
     from sqlglot import exp
     from sqlglot.optimizer.qualify import qualify
 
     assert isinstance(tree, exp.Expression)
-    tree = tree.copy()
+    options: dict[str, Any] = {
+        "dialect": DIALECT,
+        "validate_qualify_columns": False,
+        "canonicalize_table_aliases": True,
+        "quote_identifiers": True,
+    }
     try:
-        tree = qualify(
-            tree,
-            dialect=DIALECT,
-            validate_qualify_columns=False,
-            canonicalize_table_aliases=True,
-            quote_identifiers=True,
-        )
+        return qualify(tree.copy(), **options)
     except Exception:
-        # qualify cannot place every column without a schema; the plain normal form is still
-        # insensitive to formatting, comments and case, only not to alias renames.
+        pass
+    try:
+        # Without a schema sqlglot cannot place some columns (e.g. in an IN subquery); table
+        # aliases can still be made canonical.
+        return qualify(tree.copy(), qualify_columns=False, **options)
+    except Exception:
+        # the plain normal form is still insensitive to formatting, comments and case
         from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
-        tree = normalize_identifiers(tree, dialect=DIALECT)
-    for join in tree.find_all(exp.Join):
-        # JOIN and INNER JOIN mean the same thing.
-        if (join.args.get("kind") or "").upper() == "INNER" and not join.args.get("side"):
-            join.set("kind", None)
-    return tree.sql(dialect=DIALECT, comments=False, normalize=True)
+        return normalize_identifiers(tree.copy(), dialect=DIALECT)
+
+
+def _drop_sole_qualifiers(tree: object) -> None:
+    """`SELECT t.a FROM t` is `SELECT a FROM t`: drop qualifiers naming a scope's only source.
+
+    Subqueries inside expressions are left alone: an unqualified name there may be correlated
+    (refer to the outer query), so their qualifiers carry meaning.
+    """
+    from sqlglot.optimizer.scope import traverse_scope
+
+    try:
+        scopes = traverse_scope(tree)  # type: ignore[arg-type]
+    except Exception:
+        return
+    for scope in scopes:
+        if scope.is_subquery or scope.is_udtf or len(scope.sources) != 1:
+            continue
+        (alias,) = scope.sources
+        for column in scope.columns:
+            if column.table == alias and not column.args.get("db"):
+                column.set("table", None)
+
+
+def _output_names(tree: object) -> list[str]:
+    """Column names as written, wherever a query names columns (case kept, quotes dropped)."""
+    from sqlglot import exp
+
+    assert isinstance(tree, exp.Expression)
+    names: list[str] = []
+    for node in tree.walk():
+        if isinstance(node, exp.Alias):
+            names.append(node.alias)
+        elif isinstance(node, exp.TableAlias):
+            names.extend(c.name for c in node.columns)
+        elif isinstance(node, exp.Select):
+            for projection in node.expressions:
+                if not isinstance(projection, exp.Alias | exp.Column | exp.Star):
+                    names.append("= " + projection.sql(dialect=DIALECT, comments=False))
+    return names
+
+
+def _redundant(paren: object) -> bool:
+    """Parentheses that cannot change precedence: around a whole condition, projection or atom."""
+    from sqlglot import exp
+
+    assert isinstance(paren, exp.Paren)
+    inner, parent = paren.this, paren.parent
+    if isinstance(inner, exp.Query):
+        return False
+    if isinstance(inner, exp.Column | exp.Literal | exp.Paren | exp.Boolean | exp.Null):
+        return True
+    # a function call renders as NAME(...), an atom; And/Or/Collate are Funcs written infix
+    if isinstance(inner, exp.Func) and not isinstance(inner, exp.Binary | exp.Predicate | exp.Unary):
+        return True
+    if isinstance(parent, exp.Where | exp.Having | exp.Qualify | exp.Alias | exp.Paren):
+        return True
+    if isinstance(parent, exp.Join) and paren.arg_key == "on":
+        return True
+    return isinstance(parent, exp.Select) and paren.arg_key == "expressions"
 
 
 def _line_of(text: str, table: object) -> int:
@@ -118,3 +209,17 @@ def _line_of(text: str, table: object) -> int:
 def _token_error_line(message: str) -> int | None:
     m = re.search(r"[Ll]ine (\d+)", message)
     return int(m.group(1)) if m else None
+
+
+def _second_statement_line(text: str) -> int | None:
+    """Line where a second statement starts (the first token after a `;`)."""
+    from sqlglot.dialects.dialect import Dialect
+    from sqlglot.tokens import TokenType
+
+    after_semicolon = False
+    for token in Dialect.get_or_raise(DIALECT).tokenize(text):
+        if token.token_type == TokenType.SEMICOLON:
+            after_semicolon = True
+        elif after_semicolon:
+            return token.line
+    return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
@@ -9,21 +10,25 @@ import polars as pl
 
 from ..definitions.model import AssetDef, SourceFile
 from ..errors import AssetFailure
-from ..hashing import hash_file
+from ..hashing import hash_bytes
 
 
 def read_source(root: Path, asset: AssetDef, files: tuple[SourceFile, ...]) -> pl.DataFrame:
     frames = []
     for f in files:
         path = root / f.path
-        frame = _read_one(path, f.path, asset.format or "csv", dict(asset.config.get("options", {})))
-        # The file hash decided the build key; if the bytes changed while we read them, the
-        # table we hold might not match that key, so refuse rather than record a wrong hash.
-        if hash_file(path)[0] != f.hash:
+        # The file hash decided the build key, so the table must come from exactly those bytes:
+        # read them once, hash what was read, and parse that. (Re-hashing the path after parsing
+        # it would miss a file that changed during the read and changed back.)
+        try:
+            data = path.read_bytes()
+        except OSError as e:
+            raise AssetFailure(f"cannot read source file {f.path}: {e.strerror or e}") from None
+        if hash_bytes(data) != f.hash:
             raise AssetFailure(
                 f"source file {f.path} changed while it was being read; run the build again once it is complete"
             )
-        frames.append(frame)
+        frames.append(_read_one(data, f.path, asset.format or "csv", dict(asset.config.get("options", {}))))
     if len(frames) == 1:
         return frames[0]
     try:
@@ -35,21 +40,22 @@ def read_source(root: Path, asset: AssetDef, files: tuple[SourceFile, ...]) -> p
         ) from None
 
 
-def _read_one(path: Path, rel: str, fmt: str, options: dict[str, Any]) -> pl.DataFrame:
+def _read_one(data: bytes, rel: str, fmt: str, options: dict[str, Any]) -> pl.DataFrame:
+    source = io.BytesIO(data)
     try:
-        if path.stat().st_size == 0:
+        if not data:
             raise AssetFailure(f"source file {rel} is empty (0 bytes); a CSV needs at least a header line")
         if fmt == "csv":
             options.setdefault("try_parse_dates", True)
-            if path.suffix.lower() == ".tsv":
+            if rel.lower().endswith(".tsv"):
                 options.setdefault("separator", "\t")
-            return pl.read_csv(path, **options)
+            return pl.read_csv(source, **options)
         if fmt == "parquet":
-            return pl.read_parquet(path, **options)
+            return pl.read_parquet(source, **options)
         if fmt == "ndjson":
-            return pl.read_ndjson(path, **options)
+            return pl.read_ndjson(source, **options)
         if fmt == "json":
-            return pl.read_json(path, **options)
+            return pl.read_json(source, **options)
     except AssetFailure:
         raise
     except TypeError as e:

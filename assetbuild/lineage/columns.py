@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -106,7 +106,9 @@ class _Analysis:
         self.tables = {name.lower(): name for name in schemas}
         self.columns = {name.lower(): {c.lower(): c for c, _ in cols} for name, cols in schemas.items()}
         # Types do not matter for lineage, and engine dtype names need not parse as SQL types.
-        mapping = {name: {c: "UNKNOWN" for c, _ in cols} for name, cols in schemas.items() if cols}
+        mapping: dict[str, object] = {
+            name: {c: "UNKNOWN" for c, _ in cols} for name, cols in schemas.items() if cols
+        }
         tree = sqlglot.parse_one(sql, read=dialect)
         tree = qualify(
             tree,
@@ -157,7 +159,7 @@ class _Analysis:
                     if index < len(branch_names):
                         result += self._output(branch, branch_names[index])
             else:
-                selects = scope.expression.selects
+                selects = _query(scope).selects
                 if index < len(selects):
                     result = self._expression(scope, selects[index])
         self._outputs[key] = result
@@ -229,7 +231,7 @@ class _Analysis:
             for branch in scope.set_operation_scopes:
                 result += self._indirect(branch)
         else:
-            select = scope.expression
+            select = _query(scope)
             clauses: list[tuple[str, exp.Expr | None]] = [
                 (JOIN, join.args.get("on")) for join in select.args.get("joins") or []
             ]
@@ -298,7 +300,11 @@ def _masking_functions() -> tuple[type, ...]:
 def _named_selects(scope: Scope) -> list[str]:
     if scope.outer_columns:
         return list(scope.outer_columns)
-    return list(scope.expression.named_selects)
+    return list(_query(scope).named_selects)
+
+
+def _query(scope: Scope) -> exp.Query:
+    return cast("exp.Query", scope.expression)
 
 
 def _unique(sources: Iterable[ColumnSource]) -> tuple[ColumnSource, ...]:

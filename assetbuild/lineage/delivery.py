@@ -43,7 +43,9 @@ def push(project: Project, url: str | None = None, timeout: float = 5.0) -> Push
         if pending == 0:
             return PushResult(0, 0)
         if lineage_disabled(project):
-            return PushResult(0, pending, "lineage is disabled (OPENLINEAGE_DISABLED=true or [lineage] disabled)")
+            return PushResult(
+                0, pending, "lineage is disabled (OPENLINEAGE_DISABLED=true or [lineage] disabled)"
+            )
         choice = resolve(project, url=url)
         if not choice.configured:
             return PushResult(
@@ -54,7 +56,9 @@ def push(project: Project, url: str | None = None, timeout: float = 5.0) -> Push
             )
         lock = SendLock(outbox.directory)
         if not lock.acquire(timeout=PUSH_LOCK_WAIT_S):
-            return PushResult(0, pending, "another assetbuild process is delivering lineage events; try again")
+            return PushResult(
+                0, pending, "another assetbuild process is delivering lineage events; try again"
+            )
         try:
             result = _send_all(outbox, choice, timeout=timeout, cap=False)
         finally:
@@ -95,7 +99,9 @@ def deliver_pending(project: Project, budget_s: float = BUILD_BUDGET_S) -> list[
         finally:
             lock.release()
         failure = _describe_failure(choice, result.error) if result.error is not None else None
-        warning = delivery_warning(project, outbox, choice, failure, done=not result.stopped, budget_s=budget_s)
+        warning = delivery_warning(
+            project, outbox, choice, failure, done=not result.stopped, budget_s=budget_s
+        )
         return [warning] if warning else []
     finally:
         outbox.close()

@@ -42,6 +42,7 @@ from ..events import RunInfo
 from ..results import AssetResult, BuildResult, CheckResult, Severity, Status
 from . import naming
 from .columns import ColumnLineage, ColumnSource
+from .metrics import data_quality_metrics as data_quality_metrics  # the engine imports it from here
 
 PRODUCER = f"https://pypi.org/project/assetbuild/{__version__}/"
 INTEGRATION = "ASSETBUILD"
@@ -253,13 +254,17 @@ def _asset_output(
         facets["columnLineage"] = _column_lineage(project, column_lineage)
     output_facets: dict[str, Any] = {}
     if result.rows is not None or result.bytes is not None:
-        output_facets["outputStatistics"] = output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
-            rowCount=result.rows, size=result.bytes, producer=PRODUCER
+        output_facets["outputStatistics"] = (
+            output_statistics_output_dataset.OutputStatisticsOutputDatasetFacet(
+                rowCount=result.rows, size=result.bytes, producer=PRODUCER
+            )
         )
     return OutputDataset(ref.namespace, ref.name, facets=facets, outputFacets=output_facets)
 
 
-def _column_lineage(project: Project, lineage: ColumnLineage) -> column_lineage_dataset.ColumnLineageDatasetFacet:
+def _column_lineage(
+    project: Project, lineage: ColumnLineage
+) -> column_lineage_dataset.ColumnLineageDatasetFacet:
     return column_lineage_dataset.ColumnLineageDatasetFacet(
         fields={
             column: column_lineage_dataset.Fields(inputFields=_input_fields(project, sources))

@@ -9,12 +9,13 @@ it within a fixed budget. Problems become strings in `.warnings`. With lineage d
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import glob
 import os
 import threading
 from collections.abc import Callable, Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -60,6 +61,7 @@ class OpenLineageListener(BaseListener):
         self._sender: BuildSender | None = None
         self._lock = threading.Lock()
         self._source_code: dict[str, str | None] = {}
+        self._schemas: dict[str, list[tuple[str, str]]] = {}  # of assets built in this build
 
     # -- hooks ----------------------------------------------------------------------------------
 
@@ -79,6 +81,7 @@ class OpenLineageListener(BaseListener):
     def asset_started(self, info: RunInfo) -> None:
         from . import events
 
+        info = self._with_schemas(info)
         self._record(
             events.asset_start(
                 self.project,
@@ -93,6 +96,9 @@ class OpenLineageListener(BaseListener):
     def asset_finished(self, info: RunInfo, result: AssetResult, traceback: str | None) -> None:
         from . import events
 
+        info = self._with_schemas(info)
+        if result.schema is not None and result.status is not Status.FAILED:
+            self._schemas[info.asset.name] = list(result.schema)
         lineage = None
         if info.asset.kind is Kind.SQL and info.asset.sql and result.status not in (Status.FAILED,):
             from .columns import sql_column_lineage
@@ -177,6 +183,14 @@ class OpenLineageListener(BaseListener):
             with self._lock:
                 outbox.close()
 
+    def _with_schemas(self, info: RunInfo) -> RunInfo:
+        """`info` with the schemas of upstream built earlier in this build filled in (fresher than
+        what the engine knew when the build started)."""
+        fresh = {u: self._schemas[u] for u in info.asset.upstream if u in self._schemas}
+        if not fresh:
+            return info
+        return dataclasses.replace(info, input_schemas={**info.input_schemas, **fresh})
+
     def _code(self, info: RunInfo) -> str | None:
         asset = info.asset
         if asset.kind is not Kind.PYTHON:
@@ -227,4 +241,4 @@ def list_source_files(root: Path, asset: AssetDef) -> list[SourceFile]:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat()
+    return datetime.now(UTC).isoformat()

@@ -106,7 +106,11 @@ class Outbox:
         if self._conn is None and not self.exists():
             return 0
         with self._lock:
-            row = self._connection().execute("SELECT count(*) FROM events WHERE delivered_at IS NULL").fetchone()
+            row = (
+                self._connection()
+                .execute("SELECT count(*) FROM events WHERE delivered_at IS NULL")
+                .fetchone()
+            )
         return int(row[0])
 
     def mark_delivered(self, seq: int) -> None:
@@ -174,7 +178,7 @@ def drain(
             try:
                 emit(item.body)
             except Exception as e:  # whatever the transport raises: the event stays pending
-                return DrainResult(delivered, error=e)
+                continue
             outbox.mark_delivered(item.seq)
             delivered += 1
 

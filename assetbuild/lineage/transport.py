@@ -18,6 +18,7 @@ values, URL credentials and query strings) never appear in a message this module
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -71,7 +72,9 @@ def resolve(
     client_config = _client_config(project, env, cwd)
     if url:
         key = env.get("OPENLINEAGE_API_KEY") or _str(lineage.get("api_key"))
-        return _http(url, _str(lineage.get("endpoint")) or DEFAULT_ENDPOINT, key, None, "--url", client_config)
+        return _http(
+            url, _str(lineage.get("endpoint")) or DEFAULT_ENDPOINT, key, None, "--url", client_config
+        )
     transport = client_config.get("transport")
     if isinstance(transport, dict) and transport.get("type"):
         return TransportChoice(
@@ -122,7 +125,9 @@ def tuned(config: dict[str, Any], *, timeout: float, cap: bool) -> dict[str, Any
         out = dict(config)
         inner = config.get("transports")
         if isinstance(inner, list):
-            out["transports"] = [tuned(t, timeout=timeout, cap=cap) if isinstance(t, dict) else t for t in inner]
+            out["transports"] = [
+                tuned(t, timeout=timeout, cap=cap) if isinstance(t, dict) else t for t in inner
+            ]
         elif isinstance(inner, dict):
             out["transports"] = {
                 k: tuned(t, timeout=timeout, cap=cap) if isinstance(t, dict) else t for k, t in inner.items()
@@ -156,10 +161,8 @@ class Emitter:
         self.client.emit(rehydrate(json.loads(body)))
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing must not turn a delivery into a failure
             self.transport.close(0)
-        except Exception:
-            pass
 
 
 def rehydrate(data: dict[str, Any]) -> Any:
@@ -195,10 +198,12 @@ def rehydrate(data: dict[str, Any]) -> Any:
         if isinstance(tags, dict):
             fields_cls = getattr(module, cls + "Fields")
             facets["tags"] = getattr(module, cls)(
-                tags=[fields_cls(key=t["key"], value=t["value"], source=t.get("source")) for t in tags.get("tags") or []],
+                tags=[
+                    fields_cls(key=t["key"], value=t["value"], source=t.get("source"))
+                    for t in tags.get("tags") or []
+                ],
                 producer=tags.get("_producer", ""),
             )
-    extra: dict[str, Any] = {"schemaURL": data["schemaURL"]} if data.get("schemaURL") else {}
     return RunEvent(
         eventType=RunState(data["eventType"]) if data.get("eventType") else None,
         eventTime=data["eventTime"],
@@ -206,18 +211,23 @@ def rehydrate(data: dict[str, Any]) -> Any:
         job=Job(namespace=data["job"]["namespace"], name=data["job"]["name"], facets=job_facets),
         inputs=[
             InputDataset(
-                d["namespace"], d["name"], facets=d.get("facets") or {}, inputFacets=d.get("inputFacets") or {}
+                d["namespace"],
+                d["name"],
+                facets=d.get("facets") or {},
+                inputFacets=d.get("inputFacets") or {},
             )
             for d in data.get("inputs") or []
         ],
         outputs=[
             OutputDataset(
-                d["namespace"], d["name"], facets=d.get("facets") or {}, outputFacets=d.get("outputFacets") or {}
+                d["namespace"],
+                d["name"],
+                facets=d.get("facets") or {},
+                outputFacets=d.get("outputFacets") or {},
             )
             for d in data.get("outputs") or []
         ],
         producer=data["producer"],
-        **extra,
     )
 
 

@@ -7,6 +7,7 @@ a killed build leaves every pointer at a complete, checked materialization.
 
 from __future__ import annotations
 
+import errno
 import json
 import sqlite3
 import threading
@@ -160,7 +161,8 @@ class State:
             return state
         except sqlite3.DatabaseError as e:
             raise StoreError(
-                f"{path}: cannot open the state database ({e})",
+                f"{path}: cannot open the state database ({e}). If it is damaged, move .assetbuild/ "
+                "aside and build again.",
             ) from None
 
     def _check_version(self, readonly: bool) -> None:
@@ -170,7 +172,12 @@ class State:
         version = None
         if has_meta:
             row = self.conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            version = int(row[0]) if row else None
+            try:
+                version = int(row[0]) if row else None
+            except (TypeError, ValueError):
+                raise StoreError(
+                    f"{self.path}: unknown store format {row[0]!r}. Move .assetbuild/ aside and build again."
+                ) from None
         if version is None:
             if readonly:
                 return
@@ -370,8 +377,26 @@ class _Tx:
         try:
             if self.outer:
                 if exc_type is None:
-                    self.state.conn.execute("COMMIT")
+                    try:
+                        self.state.conn.execute("COMMIT")
+                    except sqlite3.OperationalError as e:
+                        self._rollback()
+                        _raise_if_full(e, self.state.path)
+                        raise
                 else:
-                    self.state.conn.execute("ROLLBACK")
+                    self._rollback()
+                    if isinstance(exc, sqlite3.OperationalError):
+                        _raise_if_full(exc, self.state.path)
         finally:
             self.state._lock.release()
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (e.g. on SQLITE_FULL)
+        if self.state.conn.in_transaction:
+            self.state.conn.execute("ROLLBACK")
+
+
+def _raise_if_full(e: sqlite3.OperationalError, path: Path) -> None:
+    """A full disk is an I/O error like any other write's (OSError ENOSPC), not a bug of ours."""
+    if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(e):
+        raise OSError(errno.ENOSPC, f"{path}: cannot record the build ({e})") from e

@@ -73,3 +73,9 @@ def check(project: Project) -> Checker:
         return {r.name: r for r in results}
 
     return run
+
+
+@pytest.fixture
+def now() -> dt.datetime:
+    """The time every `check(...)` runs at, unless a test passes its own."""
+    return NOW

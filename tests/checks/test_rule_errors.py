@@ -127,7 +127,7 @@ def test_wrong_value_types(project, body, token, text):
     source = "asset: orders\n" + body
     err = project.error(source)
     assert where(err) == at(source, token), err
-    assert text in err.message
+    assert text in f"{err.message} {err.hint}"
 
 
 def test_unknown_dtype_suggests_a_family(project):
@@ -242,6 +242,13 @@ def test_qualified_table_names_are_refused(project):
     assert "bare name" in err.message
 
 
+def test_table_functions_are_refused(project):
+    text = "asset: orders\ntable:\n  sql: \"SELECT * FROM read_parquet('x.parquet')\"\n"
+    err = project.error(text)
+    assert where(err) == at(text, '"SELECT')
+    assert "reads assets only" in err.message
+
+
 def test_duplicate_key_in_a_mapping(project):
     text = "asset: orders\ncolumns:\n  amount: {min: 0}\n  amount: {max: 1}\n"
     err = project.error(text)
@@ -309,4 +316,7 @@ def test_reference_to_a_missing_column_of_the_other_asset(check):
 
 def test_error_text_is_one_readable_line_with_hint(project):
     err = project.error("asset: orders\ncolumn:\n  a: {min: 0}\n")
-    assert str(err) == "rules/orders.yaml:2:1: unknown key 'column' in a rule file\n  hint: did you mean 'columns'?"
+    assert (
+        str(err)
+        == "rules/orders.yaml:2:1: unknown key 'column' in a rule file\n  hint: did you mean 'columns'?"
+    )

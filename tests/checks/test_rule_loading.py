@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
+from assetbuild.checks.specs import format_duration, parse_duration
 from assetbuild.results import Severity
 
 
@@ -161,7 +164,12 @@ def test_sql_and_expression_forms_and_references(project):
         """
     )
     r = {x.name: x for x in rs.rules}
-    assert list(r) == ["table.sql.big", "table.sql.unknown_user", "table.expression.1", "table.expression.in_stock"]
+    assert list(r) == [
+        "table.sql.big",
+        "table.sql.unknown_user",
+        "table.expression.1",
+        "table.expression.in_stock",
+    ]
     assert r["table.sql.unknown_user"].severity is Severity.WARN
     assert r["table.sql.unknown_user"].params["tables"] == ["orders", "users"]  # the CTE `u` is no table
     assert r["table.expression.in_stock"].params["tables"] == ["merchants"]
@@ -179,7 +187,9 @@ def test_clock_and_previous_rows_dependence_is_visible(project):
     assert not plain.uses_clock and not plain.uses_previous_rows
     timed = project.rules("asset: orders\ncolumns:\n  ts: {use: not_in_future}\n")
     assert timed.uses_clock
-    fresh = project.rules("asset: orders\ntable:\n  freshness: {column: ts, max_age: 1d}\n  row_count_change: {max_drop: 0.1}\n")
+    fresh = project.rules(
+        "asset: orders\ntable:\n  freshness: {column: ts, max_age: 1d}\n  row_count_change: {max_drop: 0.1}\n"
+    )
     assert fresh.uses_clock and fresh.uses_previous_rows
 
 
@@ -187,3 +197,31 @@ def test_column_names_are_read_as_written(project):
     # YAML 1.1 would read these keys as booleans and numbers.
     rs = project.rules("asset: orders\ncolumns:\n  on: {min: 0}\n  2024: {min: 0}\n")
     assert [r.column for r in rs.rules] == ["on", "2024"]
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds", "shown"),
+    [
+        ("45s", 45, "45s"),
+        ("30m", 1800, "30m"),
+        ("1h30m", 5400, "1h30m"),
+        ("2 days", 172800, "2d"),
+        ("1w", 604800, "7d"),
+    ],
+)
+def test_durations(text, seconds, shown):
+    assert parse_duration(text) == seconds
+    assert format_duration(seconds) == shown
+
+
+@pytest.mark.parametrize("text", ["", "1", "h", "1 hour ago", "-1h", "0s", "1y"])
+def test_not_durations(text):
+    assert parse_duration(text) is None
+
+
+def test_dot_files_and_other_suffixes_are_not_rules(project):
+    project.write("orders.yaml", "asset: orders\ncolumns:\n  a: {min: 0}\n")
+    project.write(".orders.yaml.swp", "garbage: [")
+    project.write(".#orders.yaml", "garbage: [")
+    project.write("notes.txt", "asset: nope")
+    assert [r.name for r in project.load()["orders"].rules] == ["a.min"]

@@ -86,7 +86,7 @@ def test_sigkill_at_random_moments_never_tears_the_store(tmp_path: Path) -> None
     span = time.perf_counter() - t0
 
     rnd = random.Random(SEED)
-    variant, landed = 0, 0
+    variant, landed, unfinished = 0, 0, 0
     seen: dict[str, int] = {}
     for t in range(1, TRIALS + 1):
         if t % 2:
@@ -96,7 +96,7 @@ def test_sigkill_at_random_moments_never_tears_the_store(tmp_path: Path) -> None
             _set_variant(root, variant)
             args = ()
         proc = popen_cli(root, "build", *args)
-        time.sleep(rnd.uniform(0.0, span * 1.1))
+        time.sleep(rnd.uniform(0.05, 1.0) * span)
         if proc.poll() is None:
             landed += 1
         proc.send_signal(signal.SIGKILL)
@@ -106,7 +106,9 @@ def test_sigkill_at_random_moments_never_tears_the_store(tmp_path: Path) -> None
         assert integrity(root) == "ok", where
         # Right after the kill, before any repair: every pointer is at complete, checked data.
         assert store_problems(root) == [], where
-        for k, n in _evidence(root).items():
+        evidence = _evidence(root)
+        evidence["unfinished_runs"], unfinished = evidence["unfinished_runs"] - unfinished, evidence["unfinished_runs"]
+        for k, n in evidence.items():
             seen[k] = seen.get(k, 0) + (n > 0)
 
         # The next build resumes; `zz_all` reads every asset (its code changes, never its data).
@@ -121,5 +123,5 @@ def test_sigkill_at_random_moments_never_tears_the_store(tmp_path: Path) -> None
 
     print(f"\nkill coverage over {TRIALS} trials ({landed} landed mid-build): {seen}")
     assert landed >= TRIALS * 0.6, f"only {landed}/{TRIALS} kills landed while a build ran"
-    # The kills really interrupted builds after they had started writing state.
-    assert seen.get("unfinished_runs", 0) >= TRIALS // 4, seen
+    # Most kills interrupted a build after it had started writing state (a run left unfinished).
+    assert seen["unfinished_runs"] >= TRIALS // 3, seen

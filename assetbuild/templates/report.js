@@ -1,0 +1,311 @@
+/* assetbuild report: search, pan/zoom and the detail panel over the inline SVG. No network, no libraries.
+   Text from the project (names, descriptions, code, errors) is only ever set as textContent. */
+(function () {
+  "use strict";
+  var DATA = JSON.parse(document.getElementById("data").textContent);
+  var ASSETS = DATA.assets;
+  var LABELS = {
+    failed: "failed", check_failed: "check failed", blocked: "blocked", skipped: "skipped", built: "built",
+    restored: "restored", up_to_date: "up to date", never_built: "never built", defined: "defined"
+  };
+  var GLYPHS = {
+    failed: "✗", check_failed: "!", blocked: "⊘", skipped: "–", built: "✓", restored: "↺",
+    up_to_date: "✓", never_built: "○", defined: "•"
+  };
+  var svg = document.getElementById("dag");
+  var viewport = document.getElementById("viewport");
+  var graph = document.getElementById("graph");
+  var detail = document.getElementById("detail");
+  var list = document.getElementById("list");
+  var search = document.getElementById("search");
+  var nodes = {};
+  Array.prototype.forEach.call(svg.querySelectorAll(".node"), function (g) { nodes[g.getAttribute("data-name")] = g; });
+  var edges = Array.prototype.slice.call(svg.querySelectorAll(".edge"));
+  var selected = null;
+  var view = { x: 0, y: 0, k: 1 };
+  var W = +svg.getAttribute("data-w"), H = +svg.getAttribute("data-h");
+  var NW = +svg.getAttribute("data-node-w"), NH = +svg.getAttribute("data-node-h");
+
+  // -- small DOM helpers -----------------------------------------------------------------------------
+  function el(tag, attrs) {
+    var e = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        if (k === "text") e.textContent = attrs[k];
+        else if (k === "cls") e.className = attrs[k];
+        else e.setAttribute(k, attrs[k]);
+      });
+    }
+    for (var i = 2; i < arguments.length; i++) {
+      var c = arguments[i];
+      if (c === null || c === undefined || c === false) continue;
+      e.appendChild(typeof c === "string" ? document.createTextNode(c) : c);
+    }
+    return e;
+  }
+  function fmtInt(n) { return n === null || n === undefined ? "–" : Number(n).toLocaleString("en-US"); }
+  function fmtBytes(n) {
+    if (n === null || n === undefined) return "–";
+    var u = ["B", "KiB", "MiB", "GiB", "TiB"], i = 0;
+    while (n >= 1024 && i < u.length - 1) { n /= 1024; i++; }
+    return (i ? n.toFixed(1) : n) + " " + u[i];
+  }
+  function fmtSecs(s) { return s === null || s === undefined ? "–" : (s < 10 ? s.toFixed(2) : s.toFixed(1)) + " s"; }
+  function kv(pairs) {
+    var dl = el("dl", { cls: "kv" });
+    pairs.forEach(function (p) {
+      if (p[1] === null || p[1] === undefined || p[1] === "") return;
+      dl.appendChild(el("dt", { text: p[0] }));
+      dl.appendChild(el("dd", null, p[1]));
+    });
+    return dl;
+  }
+  function assetLink(name) {
+    var a = el("a", { cls: "asset", href: "#asset=" + encodeURIComponent(name), text: name });
+    a.addEventListener("click", function (ev) { ev.preventDefault(); select(name, true); });
+    return a;
+  }
+
+  // -- pan and zoom ----------------------------------------------------------------------------------
+  function apply() { viewport.setAttribute("transform", "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")"); }
+  function zoomAt(factor, cx, cy) {
+    var k = Math.min(3, Math.max(0.05, view.k * factor));
+    view.x = cx - (cx - view.x) * (k / view.k);
+    view.y = cy - (cy - view.y) * (k / view.k);
+    view.k = k;
+    apply();
+  }
+  function fit(readable) {
+    var r = graph.getBoundingClientRect();
+    if (!W || !H || !r.width || !r.height) return;
+    var k = Math.min(r.width / W, r.height / H, 1.2);
+    if (readable && k < 0.4) {
+      // a large graph: start readable at its left (the sources) rather than as a grey smudge
+      k = 0.4;
+      view.k = k; view.x = 10; view.y = H * k < r.height ? (r.height - H * k) / 2 : 10;
+    } else {
+      view.k = k; view.x = (r.width - W * k) / 2; view.y = (r.height - H * k) / 2;
+    }
+    apply();
+  }
+  function centerOn(name) {
+    var g = nodes[name];
+    if (!g) return;
+    var r = graph.getBoundingClientRect();
+    var m = /translate\(([-\d.]+),([-\d.]+)\)/.exec(g.getAttribute("transform"));
+    var x = +m[1] + NW / 2, y = +m[2] + NH / 2;
+    var sx = view.x + x * view.k, sy = view.y + y * view.k;
+    if (sx < 40 || sy < 40 || sx > r.width - 40 || sy > r.height - 40) {
+      view.x = r.width / 2 - x * view.k;
+      view.y = r.height / 2 - y * view.k;
+      apply();
+    }
+  }
+  var drag = null;
+  graph.addEventListener("mousedown", function (ev) {
+    if (ev.button !== 0 || ev.target.closest("#controls")) return;
+    drag = { x: ev.clientX, y: ev.clientY, vx: view.x, vy: view.y, moved: false };
+    graph.classList.add("dragging");
+  });
+  window.addEventListener("mousemove", function (ev) {
+    if (!drag) return;
+    var dx = ev.clientX - drag.x, dy = ev.clientY - drag.y;
+    if (Math.abs(dx) + Math.abs(dy) > 3) drag.moved = true;
+    view.x = drag.vx + dx; view.y = drag.vy + dy;
+    apply();
+  });
+  window.addEventListener("mouseup", function () { graph.classList.remove("dragging"); setTimeout(function () { drag = null; }, 0); });
+  graph.addEventListener("wheel", function (ev) {
+    ev.preventDefault();
+    var r = graph.getBoundingClientRect();
+    zoomAt(Math.exp(-ev.deltaY * 0.0015), ev.clientX - r.left, ev.clientY - r.top);
+  }, { passive: false });
+  function zoomCenter(f) { var r = graph.getBoundingClientRect(); zoomAt(f, r.width / 2, r.height / 2); }
+  document.getElementById("zoom-in").addEventListener("click", function () { zoomCenter(1.25); });
+  document.getElementById("zoom-out").addEventListener("click", function () { zoomCenter(0.8); });
+  document.getElementById("fit").addEventListener("click", function () { fit(false); });
+
+  // -- selection and the detail panel ----------------------------------------------------------------
+  Object.keys(nodes).forEach(function (name) {
+    nodes[name].addEventListener("click", function () { if (!drag || !drag.moved) select(name, false); });
+    nodes[name].addEventListener("keydown", function (ev) { if (ev.key === "Enter") select(name, false); });
+  });
+
+  function select(name, center, quiet) {
+    if (!ASSETS[name]) return;
+    if (selected && nodes[selected]) nodes[selected].classList.remove("selected");
+    selected = name;
+    nodes[name].classList.add("selected");
+    edges.forEach(function (e) {
+      e.classList.toggle("hl-up", e.getAttribute("data-to") === name);
+      e.classList.toggle("hl-down", e.getAttribute("data-from") === name);
+    });
+    Array.prototype.forEach.call(list.children, function (li) {
+      var on = li.dataset.name === name;
+      li.classList.toggle("selected", on);
+      if (on && li.scrollIntoView) li.scrollIntoView({ block: "nearest" });
+    });
+    renderDetail(ASSETS[name]);
+    if (center) centerOn(name);
+    if (!quiet && history.replaceState) history.replaceState(null, "", "#asset=" + encodeURIComponent(name));
+  }
+
+  function renderDetail(a) {
+    detail.textContent = "";
+    detail.appendChild(el("h2", { text: a.name }));
+    detail.appendChild(el("div", null,
+      el("span", { cls: "badge s-" + a.state, text: (GLYPHS[a.state] || "") + " " + (LABELS[a.state] || a.state) }),
+      el("span", { cls: "badge kind", text: a.kind }),
+      a.tags.length ? a.tags.map(function (t) { return el("span", { cls: "badge tag", text: t }); }).reduce(function (f, x) { f.appendChild(x); return f; }, document.createDocumentFragment()) : null));
+    if (a.description) detail.appendChild(el("p", { text: a.description }));
+    detail.appendChild(kv([["owner", a.owner], ["defined in", a.defined_in]]));
+    if (a.stale) detail.appendChild(el("div", { cls: "notice", text: "changed since this data was built: " + a.stale + " — the next build runs it" }));
+
+    var run = a.last_run;
+    if (run || DATA.mode === "report") {
+      detail.appendChild(el("h3", { text: "Last run" }));
+      if (!run) detail.appendChild(el("p", { cls: "muted", text: "never run" }));
+      else {
+        detail.appendChild(kv([
+          ["status", LABELS[run.status] || run.status], ["why", run.reason], ["finished", run.finished_at],
+          ["duration", fmtSecs(run.duration_s)],
+          ["rows", run.rows !== null && run.status === "check_failed" ? fmtInt(run.rows) + " (quarantined: not published)" : null],
+          ["run id", run.run_id]
+        ]));
+        if (run.error) detail.appendChild(el("pre", { cls: "error", text: run.error }));
+        if (run.status === "failed" || run.status === "check_failed") {
+          detail.appendChild(el("p", { cls: "muted" }, "rerun just this part: ", el("code", { text: "assetbuild build +" + a.name + "+" })));
+        }
+      }
+    }
+    if (a.data || a.last_build) {
+      detail.appendChild(el("h3", { text: "Data" }));
+      var d = a.data || {};
+      var b = a.last_build || {};
+      detail.appendChild(kv([
+        ["rows", a.data ? fmtInt(d.rows) : "no published data"], ["size", a.data ? fmtBytes(d.bytes) : null],
+        ["built at", d.built_at], ["last build", b.finished_at ? b.finished_at + " (" + (LABELS[b.status] || b.status) + ", " + fmtSecs(b.duration_s) + ")" : null],
+        ["content hash", d.content_hash], ["build key", d.build_key]
+      ]));
+    }
+    renderChecks(a);
+    renderSchema(a);
+    detail.appendChild(el("h3", { text: "Upstream (" + a.upstream.length + ")" }));
+    detail.appendChild(a.upstream.length ? wrap(a.upstream.map(assetLink)) : el("p", { cls: "muted", text: "none" }));
+    detail.appendChild(el("h3", { text: "Downstream (" + a.downstream.length + ")" }));
+    detail.appendChild(a.downstream.length ? wrap(a.downstream.map(assetLink)) : el("p", { cls: "muted", text: "none" }));
+    if (a.code && a.code.text) {
+      detail.appendChild(el("h3", null, "Code ", el("span", { cls: "muted", text: a.code.path })));
+      detail.appendChild(el("pre", { cls: "code" }, el("code", { cls: "lang-" + a.code.lang, text: a.code.text })));
+    }
+  }
+  function frag(items) { var f = document.createDocumentFragment(); items.forEach(function (i) { f.appendChild(i); }); return f; }
+  function wrap(items) { var d = el("div"); d.appendChild(frag(items)); return d; }
+
+  function renderChecks(a) {
+    if (!a.checks.length) return;
+    var failed = a.checks.filter(function (c) { return !c.passed; }).length;
+    detail.appendChild(el("h3", { text: "Checks (" + a.checks.length + ", " + failed + " failing)" }));
+    var t = el("table", null, el("tr", null, el("th", { text: "" }), el("th", { text: "check" }), el("th", { text: "failing rows" }), el("th", { text: "expected / got" })));
+    a.checks.forEach(function (c) {
+      var mark = c.passed ? "pass" : (c.severity === "error" ? "fail" : "warn");
+      var row = el("tr", { cls: "check-" + mark },
+        el("td", { cls: mark, text: c.passed ? "pass" : (c.severity === "error" ? "FAIL" : "warn") }),
+        el("td", null, c.name, c.source ? el("div", { cls: "muted", text: c.source }) : null),
+        el("td", { text: c.passed ? "" : fmtInt(c.failing_rows) }),
+        el("td", { text: c.passed ? "" : [c.expected, c.actual].filter(Boolean).join(" / ") }));
+      t.appendChild(row);
+      if (!c.passed && c.sample && c.sample.length) {
+        var cols = Object.keys(c.sample[0]);
+        var s = el("table", { cls: "sample" }, el("tr", null, frag(cols.map(function (k) { return el("th", { text: k }); }))));
+        c.sample.forEach(function (r) {
+          s.appendChild(el("tr", null, frag(cols.map(function (k) { return el("td", { text: r[k] === null ? "null" : String(r[k]) }); }))));
+        });
+        t.appendChild(el("tr", null, el("td"), el("td", { colspan: "3" }, el("div", { cls: "muted", text: "failing rows (sample)" }), s)));
+      }
+    });
+    detail.appendChild(t);
+  }
+
+  function renderSchema(a) {
+    if (!a.data || !a.data.schema.length) return;
+    var hasLineage = Object.keys(a.lineage || {}).length > 0;
+    detail.appendChild(el("h3", { text: "Schema (" + a.data.schema.length + " columns)" + (hasLineage ? " and column lineage" : "") }));
+    var head = el("tr", null, el("th", { text: "column" }), el("th", { text: "type" }), hasLineage ? el("th", { text: "from" }) : null);
+    var t = el("table", null, head);
+    a.data.schema.forEach(function (c) {
+      var from = null;
+      if (hasLineage) {
+        var srcs = a.lineage[c[0]] || [];
+        from = el("td", { cls: "lineage" }, frag(srcs.map(function (s) {
+          return el("div", null, assetLink(s.asset), el("span", { text: "." + s.column + " " }), el("span", { cls: "muted", text: s.subtype.toLowerCase() }));
+        })));
+      }
+      t.appendChild(el("tr", null, el("td", null, el("code", { text: c[0] })), el("td", { cls: "muted", text: c[1] }), from));
+    });
+    detail.appendChild(t);
+  }
+
+  // -- the list, search and state filter -------------------------------------------------------------
+  DATA.order.forEach(function (name) {
+    var a = ASSETS[name];
+    var li = el("li", { "data-name": name, title: name + " — " + (LABELS[a.state] || a.state) },
+      el("span", { cls: "dot s-" + a.state, text: GLYPHS[a.state] || "•" }), " " + name, el("span", { cls: "kind", text: a.kind }));
+    li.addEventListener("click", function () { select(name, true); });
+    list.appendChild(li);
+  });
+  var stateFilter = null;
+  function haystack(a) { return (a.name + " " + a.kind + " " + (a.owner || "") + " " + a.tags.join(" ") + " " + (a.description || "")).toLowerCase(); }
+  function refilter() {
+    var q = search.value.trim().toLowerCase();
+    var shown = {};
+    DATA.order.forEach(function (name) {
+      var a = ASSETS[name];
+      var ok = (!q || haystack(a).indexOf(q) >= 0) && (!stateFilter || a.state === stateFilter);
+      shown[name] = ok;
+      var active = q || stateFilter;
+      nodes[name].classList.toggle("dim", !!active && !ok);
+      nodes[name].classList.toggle("match", !!active && ok);
+    });
+    Array.prototype.forEach.call(list.children, function (li) { li.hidden = !shown[li.dataset.name]; });
+    edges.forEach(function (e) {
+      var active = q || stateFilter;
+      e.classList.toggle("dim", !!active && !(shown[e.getAttribute("data-from")] && shown[e.getAttribute("data-to")]));
+    });
+    return DATA.order.filter(function (n) { return shown[n]; });
+  }
+  search.addEventListener("input", refilter);
+  search.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter") { var hits = refilter(); if (hits.length) select(hits[0], true); }
+    if (ev.key === "Escape") { search.value = ""; refilter(); search.blur(); }
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("#legend .chip"), function (chip) {
+    chip.addEventListener("click", function () {
+      var s = chip.getAttribute("data-state");
+      stateFilter = stateFilter === s ? null : s;
+      Array.prototype.forEach.call(document.querySelectorAll("#legend .chip"), function (c) {
+        c.classList.toggle("active", c.getAttribute("data-state") === stateFilter);
+      });
+      refilter();
+    });
+  });
+  document.addEventListener("keydown", function (ev) {
+    if (ev.target === search) return;
+    if (ev.key === "/") { ev.preventDefault(); search.focus(); }
+    else if (ev.key === "+" || ev.key === "=") zoomCenter(1.25);
+    else if (ev.key === "-") zoomCenter(0.8);
+    else if (ev.key === "0") fit(false);
+  });
+
+  // -- start: fit, then open the asset named in the address (#asset=NAME), else the first failure ----
+  fit(true);
+  var m = /#asset=([^&]+)/.exec(location.hash);
+  var wanted = m ? decodeURIComponent(m[1]) : null;
+  if (wanted && ASSETS[wanted]) select(wanted, true);
+  else {
+    var bad = DATA.order.filter(function (n) { return ASSETS[n].state === "failed" || ASSETS[n].state === "check_failed"; });
+    if (bad.length) select(bad[0], true, true);
+  }
+  window.addEventListener("resize", function () { if (!selected) fit(true); });
+  document.body.setAttribute("data-ready", "1");
+})();

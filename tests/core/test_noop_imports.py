@@ -1,0 +1,88 @@
+"""DESIGN §7 (fast no-op): deciding that nothing changed imports no heavy library and no user code.
+
+Each command runs under `python -X importtime`, which lists every module the process imported.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .projects import BY_USER, CLEAN, PIPELINE
+
+HEAVY = {"polars", "pyarrow", "duckdb", "pandera", "openlineage", "sqlglot", "pandas", "numpy"}
+ASSETBUILD = str(Path(sys.executable).with_name("assetbuild"))
+
+
+def imported(root: Path, *args: str) -> set[str]:
+    """Top-level names of the modules `assetbuild ARGS` imports; asserts it succeeded."""
+    p = subprocess.run(
+        [sys.executable, "-X", "importtime", ASSETBUILD, "--project", str(root), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OPENLINEAGE_DISABLED": "true"},
+        timeout=120,
+    )
+    lines = p.stderr.splitlines()
+    timing = [ln for ln in lines if ln.startswith("import time:")]
+    assert p.returncode == 0, p.stdout + "\n".join(ln for ln in lines if ln not in timing)
+    assert timing, "no -X importtime output"
+    return {ln.rsplit("|", 1)[-1].strip().split(".")[0] for ln in timing}
+
+
+def user_modules(mods: set[str]) -> set[str]:
+    # asset files are loaded by path (not logged by -X importtime); the project module they
+    # import, `limits`, goes through the import system and is logged
+    return {m for m in mods if m.startswith("assetbuild_project") or m in ("clean", "limits")}
+
+
+@pytest.fixture
+def built(make_project, run_cli) -> Path:
+    root = make_project({**PIPELINE, "assets/limits.py": "LIMIT = 0\n"})
+    (root / "assets/clean.py").write_text(CLEAN.replace("LIMIT = 0\n", "from limits import LIMIT\n"))
+    r = run_cli(root, "build")
+    assert r.code == 0, r
+    return root
+
+
+def test_the_probe_sees_heavy_imports(built):
+    """The test can fail: a build that runs an asset does import polars and the user's module."""
+    (built / "assets/by_user.sql").write_text(BY_USER.replace("sum(amount)", "max(amount)"))
+    (built / "assets/limits.py").write_text("LIMIT = 1\n")
+    mods = imported(built, "build")
+    assert {"polars", "duckdb", "sqlglot"} <= mods
+    assert "limits" in user_modules(mods), "clean.py ran and imported its project module"
+
+
+@pytest.mark.parametrize("command", [("plan",), ("build",), ("plan", "--format", "json"), ("build", "-j", "2")])
+def test_noop_imports_nothing_heavy(built, command):
+    mods = imported(built, *command)
+    assert not (mods & HEAVY), f"`{' '.join(command)}` on an unchanged project imported {sorted(mods & HEAVY)}"
+    assert not user_modules(mods)
+
+
+def test_formatting_only_sql_edit_imports_no_data_library(built, run_cli):
+    (built / "assets/by_user.sql").write_text(
+        "-- per user\nSELECT user_id,\n       SUM(amount) AS total,\n       COUNT(*) AS n\nFROM clean\nGROUP BY user_id;\n"
+    )
+    mods = imported(built, "build")
+    assert "sqlglot" in mods, "the edited file is parsed again"
+    assert not (mods & {"polars", "pyarrow", "duckdb", "pandera", "openlineage", "pandas"})
+    assert not user_modules(mods)
+    r = run_cli(built, "build", "--format", "json")
+    assert r.json["summary"] == {"up_to_date": 6}
+    assert not (imported(built, "build") & HEAVY), "the new parse is cached"
+
+
+def test_comment_only_python_edit_imports_no_user_code(built):
+    (built / "assets/clean.py").write_text(
+        "# cleaning\n" + CLEAN.replace("LIMIT = 0\n", "from limits import LIMIT  # shared\n")
+    )
+    (built / "assets/limits.py").write_text('"""Thresholds."""\nLIMIT = 0  # zero\n')
+    mods = imported(built, "build")
+    assert not (mods & HEAVY)
+    assert not user_modules(mods)
