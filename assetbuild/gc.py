@@ -12,7 +12,7 @@ It holds the build lock while deleting, so it never removes what a running build
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,12 @@ class GcResult:
             "bytes_freed": self.bytes_freed,
             "removed_objects": [{"object": rel, "bytes": size} for rel, size in self.removed_objects],
             "removed_materializations": [
-                {"asset": m.asset, "content_hash": m.content_hash, "build_key": m.build_key, "object": m.object}
+                {
+                    "asset": m.asset,
+                    "content_hash": m.content_hash,
+                    "build_key": m.build_key,
+                    "object": m.object,
+                }
                 for m in self.removed_materializations
             ],
             "kept_materializations": self.kept_materializations,
@@ -76,7 +81,9 @@ def collect_garbage(
     """Works on the store alone, so a project whose definitions are broken can still be cleaned."""
     root = Path(project_dir).resolve()
     if not root.is_dir():
-        raise ProjectError(f"project folder not found: {root}", hint="pass --project DIR or cd into the project")
+        raise ProjectError(
+            f"project folder not found: {root}", hint="pass --project DIR or cd into the project"
+        )
     store_dir = root / ".assetbuild"
     result = GcResult(dry_run=dry_run, keep=keep)
     if not (store_dir / "state.db").exists():
@@ -140,10 +147,8 @@ def _delete(state: State, objects: ObjectStore, result: GcResult) -> None:
     for rel, _ in result.removed_objects:
         path = objects.path(rel)
         path.unlink(missing_ok=True)
-        try:
+        with suppress(OSError):
             path.parent.rmdir()  # the two-letter shard folder, once empty
-        except OSError:
-            pass
 
 
 def _object_files(objects: ObjectStore) -> dict[str, int]:

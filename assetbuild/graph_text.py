@@ -58,7 +58,9 @@ def dot(project: Project, names: Sequence[str]) -> str:
     ]
     for n in names:
         kind = project.assets[n].kind.value
-        lines.append(f'  {json.dumps(n)} [fillcolor="{_FILL[kind]}", color="{_STROKE[kind]}", tooltip="{kind}"];')
+        lines.append(
+            f'  {json.dumps(n)} [fillcolor="{_FILL[kind]}", color="{_STROKE[kind]}", tooltip="{kind}"];'
+        )
     for n in names:
         for u in project.assets[n].upstream:
             if u in chosen:

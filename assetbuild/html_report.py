@@ -53,7 +53,12 @@ def write_report(project_dir: str | Path, out: str | Path | None = None) -> dict
     counts: dict[str, int] = {}
     for a in model["assets"].values():
         counts[a["state"]] = counts.get(a["state"], 0) + 1
-    return {"path": str(target.resolve()), "assets": len(model["assets"]), "states": counts, "bytes": len(text.encode())}
+    return {
+        "path": str(target.resolve()),
+        "assets": len(model["assets"]),
+        "states": counts,
+        "bytes": len(text.encode()),
+    }
 
 
 def graph_html(project: Project, names: Iterable[str]) -> str:
@@ -239,7 +244,11 @@ class _SourceText:
                 break
             section.append(ln)
         files = [f"# {f.path}  ({f.size:,} bytes)" for f in self.source_files.get(a.name, ())]
-        return {"lang": "toml", "path": a.path, "text": "\n".join(section).rstrip() + "\n\n" + "\n".join(files)}
+        return {
+            "lang": "toml",
+            "path": a.path,
+            "text": "\n".join(section).rstrip() + "\n\n" + "\n".join(files),
+        }
 
     def _function(self, a: AssetDef) -> str:
         text = self._read(a.path)
@@ -284,12 +293,14 @@ def _template(name: str) -> str:
 
 def _script_json(value: Any) -> str:
     # inside <script>, "</script>" or "<!--" in a string would end or confuse the element
-    return json.dumps(value, default=str, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e")
+    return (
+        json.dumps(value, default=str, separators=(",", ":")).replace("<", "\\u003c").replace(">", "\\u003e")
+    )
 
 
 def _header(model: dict[str, Any]) -> str:
     e = html.escape
-    bits = [f'<h1>{e(model["project"])}</h1>']
+    bits = [f"<h1>{e(model['project'])}</h1>"]
     run = model["last_run"]
     if model["mode"] == "graph":
         bits.append('<span class="meta">asset graph</span>')
@@ -297,13 +308,13 @@ def _header(model: dict[str, Any]) -> str:
         summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in run["summary"].items())
         bits.append(
             f'<span class="meta">last {e(run["command"])} <b class="run-{e(run["status"])}">{e(run["status"])}</b>'
-            f' {e(run["finished_at"] or "")} · {e(summary)} · run <code>{e(run["run_id"][:13])}</code></span>'
+            f" {e(run['finished_at'] or '')} · {e(summary)} · run <code>{e(run['run_id'][:13])}</code></span>"
         )
     else:
         bits.append('<span class="meta">never built</span>')
     bits.append(
         f'<span class="meta right">{len(model["assets"])} assets · environment {e(model["environment"])}'
-        f' · generated {e(model["generated_at"] or "")}</span>'
+        f" · generated {e(model['generated_at'] or '')}</span>"
     )
     return "\n".join(bits)
 

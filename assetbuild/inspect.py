@@ -127,7 +127,9 @@ def history_of(project_dir: str | Path, name: str) -> dict[str, Any]:
         runs = state.asset_runs(name, 200)
         for m in state.materializations(name):
             # the checks of the newest run that produced or re-checked this content
-            checks = next((r["checks"] for r in runs if r["content_hash"] == m.content_hash and r["checks"]), [])
+            checks: list[dict[str, Any]] = next(
+                (r["checks"] for r in runs if r["content_hash"] == m.content_hash and r["checks"]), []
+            )
             if cur and cur.mat.id == m.id and cur.check_key:
                 stored = state.checks(cur.check_key)  # the current data's checks under today's rules
                 checks = stored[1] if stored else checks

@@ -33,13 +33,22 @@ STYLE = {
     Status.BLOCKED: "yellow",
     Status.SKIPPED: "dim",
 }
-ORDER = (Status.BUILT, Status.RESTORED, Status.UP_TO_DATE, Status.FAILED, Status.CHECK_FAILED, Status.BLOCKED,
-         Status.SKIPPED)
+ORDER = (
+    Status.BUILT,
+    Status.RESTORED,
+    Status.UP_TO_DATE,
+    Status.FAILED,
+    Status.CHECK_FAILED,
+    Status.BLOCKED,
+    Status.SKIPPED,
+)
 SHOW_RUNNING = 6  # names of running assets listed; the rest are counted
 
 
 class LiveProgress(BaseListener):
-    def __init__(self, verbose: bool = False, stream: IO[str] | None = None, console: Console | None = None) -> None:
+    def __init__(
+        self, verbose: bool = False, stream: IO[str] | None = None, console: Console | None = None
+    ) -> None:
         self.verbose = verbose
         self.console = console or Console(file=stream, highlight=False)
         self.lock = threading.Lock()
@@ -57,8 +66,12 @@ class LiveProgress(BaseListener):
             self.t0 = time.perf_counter()
             self.total = len(selected)
         self.live = Live(
-            get_renderable=self.render, console=self.console, refresh_per_second=8, transient=True,
-            redirect_stdout=False, redirect_stderr=False,
+            get_renderable=self.render,
+            console=self.console,
+            refresh_per_second=8,
+            transient=True,
+            redirect_stdout=False,
+            redirect_stderr=False,
         )
         self.live.start()
         atexit.register(self.stop)  # a build that raises never says build_finished: restore the terminal

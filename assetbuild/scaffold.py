@@ -95,7 +95,9 @@ def _orders_csv(rows: int = 100) -> str:
     for i in range(1, rows + 1):
         day = start + dt.timedelta(days=rnd.randrange(14))
         status = rnd.choices(["paid", "shipped", "cancelled"], weights=[6, 3, 1])[0]
-        lines.append(f"{i},c{rnd.randrange(1, 31):03d},{day.isoformat()},{rnd.randrange(500, 25000) / 100:.2f},{status}")
+        lines.append(
+            f"{i},c{rnd.randrange(1, 31):03d},{day.isoformat()},{rnd.randrange(500, 25000) / 100:.2f},{status}"
+        )
     return "\n".join(lines) + "\n"
 
 

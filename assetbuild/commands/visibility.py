@@ -12,13 +12,25 @@ import click
 
 # cli.py's own option, repeated here so that this module does not import cli.py at import time
 # (cli.py imports this one to register the commands; `_run` is imported when a command runs)
-FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-                      help="text for people, json for programs (one object on stdout)")
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs (one object on stdout)",
+)
 
 
 @click.command()
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
-              help="where to write the page (default: .assetbuild/report.html in the project)")
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="where to write the page (default: .assetbuild/report.html in the project)",
+)
 @FORMAT
 @click.pass_obj
 def report(project_dir: str, output: str | None, fmt: str) -> None:
@@ -43,10 +55,22 @@ def report(project_dir: str, output: str | None, fmt: str) -> None:
 
 @click.command()
 @click.argument("select", nargs=-1)
-@click.option("--format", "fmt", type=click.Choice(["mermaid", "dot", "html", "json"]), default="mermaid",
-              show_default=True, help="mermaid or dot for docs and PRs, html for a page to open, json for programs")
-@click.option("-o", "--output", "output", type=click.Path(dir_okay=False), default=None,
-              help="write to a file instead of stdout")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot", "html", "json"]),
+    default="mermaid",
+    show_default=True,
+    help="mermaid or dot for docs and PRs, html for a page to open, json for programs",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="write to a file instead of stdout",
+)
 @click.pass_obj
 def graph(project_dir: str, select: tuple[str, ...], fmt: str, output: str | None) -> None:
     """The asset DAG (all assets, or the selection: name, +name, name+, tag:T, kind:K)."""
@@ -110,8 +134,13 @@ def init(directory: str, fmt: str) -> None:
 
 
 @click.command()
-@click.option("--keep", type=click.IntRange(0, None), default=3, show_default=True,
-              help="also keep the newest N materializations of each asset (instant restore on revert)")
+@click.option(
+    "--keep",
+    type=click.IntRange(0, None),
+    default=3,
+    show_default=True,
+    help="also keep the newest N materializations of each asset (instant restore on revert)",
+)
 @click.option("--dry-run", is_flag=True, help="say what would be removed; remove nothing")
 @click.option("--no-wait", is_flag=True, help="exit (code 75) instead of waiting when a build is running")
 @FORMAT
@@ -125,7 +154,10 @@ def gc(project_dir: str, keep: int, dry_run: bool, no_wait: bool, fmt: str) -> N
         from ..gc import collect_garbage
 
         result = collect_garbage(
-            project_dir, keep=keep, dry_run=dry_run, wait=not no_wait,
+            project_dir,
+            keep=keep,
+            dry_run=dry_run,
+            wait=not no_wait,
             on_wait=lambda msg: click.echo(msg, err=True),
         )
         if fmt == "json":
@@ -135,4 +167,3 @@ def gc(project_dir: str, keep: int, dry_run: bool, no_wait: bool, fmt: str) -> N
         return 0
 
     _run(fmt, action)
-

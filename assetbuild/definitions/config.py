@@ -15,7 +15,16 @@ from typing import Any
 from ..errors import ProjectError, did_you_mean
 
 CONFIG_FILE = "assetbuild.toml"
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z, not $: "x\n" is no name
+# Asset names become parts of file names (staged objects), which most file systems cap at 255 bytes.
+MAX_NAME_LENGTH = 128
+NAME_HINT = f"use letters, digits and underscores, starting with a letter; at most {MAX_NAME_LENGTH} characters"
+
+
+def is_valid_name(name: str) -> bool:
+    return bool(NAME_RE.match(name)) and len(name) <= MAX_NAME_LENGTH
+
+
 SOURCE_FORMATS = ("csv", "parquet", "ndjson", "json")
 
 _SECTIONS = ("project", "sources", "exports", "lineage", "build")
@@ -107,13 +116,13 @@ def load_config(root: Path) -> Config:
 
 
 def _source(name: str, spec: Any, lines: list[str]) -> SourceConfig:
-    header = _find_header(lines, f"sources.{name}")
-    if not NAME_RE.match(name):
+    header = _find_header(lines, f"sources.{name}") or _find_quoted_header(lines, "sources", name)
+    if not is_valid_name(name):
         raise ProjectError(
-            f"source name '{name}' is not a valid asset name",
+            f"source name {name!r} is not a valid asset name",
             CONFIG_FILE,
             header,
-            hint="use letters, digits and underscores, starting with a letter",
+            hint=NAME_HINT,
         )
     if not isinstance(spec, dict):
         raise ProjectError(
@@ -192,6 +201,16 @@ def _check_keys(table: dict[str, Any], allowed: tuple[str, ...], lines: list[str
 
 def _find_header(lines: list[str], dotted: str) -> int | None:
     pattern = re.compile(r"^\s*\[\s*" + re.escape(dotted).replace(r"\.", r"\s*\.\s*") + r"\s*\]")
+    for i, line in enumerate(lines, 1):
+        if pattern.match(line):
+            return i
+    return None
+
+
+def _find_quoted_header(lines: list[str], parent: str, name: str) -> int | None:
+    """Line of `[parent."name"]` (or single quotes): a table whose name is not a bare key."""
+    quoted = "|".join(re.escape(q + name + q) for q in ('"', "'"))
+    pattern = re.compile(r"^\s*\[\s*" + re.escape(parent) + r"\s*\.\s*(?:" + quoted + r")\s*\]")
     for i, line in enumerate(lines, 1):
         if pattern.match(line):
             return i

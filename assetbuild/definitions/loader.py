@@ -12,7 +12,7 @@ from typing import Any
 
 from ..errors import ProjectError, did_you_mean
 from ..graph import CycleError, downstream_map, toposort
-from .config import CONFIG_FILE, NAME_RE, load_config
+from .config import CONFIG_FILE, MAX_NAME_LENGTH, NAME_HINT, NAME_RE, is_valid_name, load_config
 from .model import AssetDef, Kind, Project, PythonCheck, SourceFile
 from .parse_cache import FileCache
 from .sources import source_asset, source_files
@@ -107,12 +107,12 @@ def _asset_files(folder: Path) -> list[Path]:
 
 def _sql_asset(root: Path, path: Path, rel: str, cache: FileCache) -> AssetDef:
     name = path.stem
-    if not NAME_RE.match(name):
+    if not is_valid_name(name):
         raise ProjectError(
             f"'{path.name}': the file name is the asset name and must be a valid identifier",
             rel,
             1,
-            hint=f"rename it to {_identifier(name)}.sql",
+            hint=f"rename it to {_identifier(name)}.sql ({NAME_HINT})",
         )
     digest, _ = cache.file_hash(path, rel)
     payload = cache.get_parsed(rel, digest, lambda dep: None)
@@ -174,8 +174,10 @@ def _python_assets(
     assets = []
     for a in payload["assets"]:
         opts: dict[str, Any] = a["options"]
-        if not NAME_RE.match(a["name"]):
-            raise ProjectError(f"asset name '{a['name']}' is not a valid identifier", rel, a["line"])
+        if not is_valid_name(a["name"]):
+            raise ProjectError(
+                f"asset name {a['name']!r} is not a valid identifier", rel, a["line"], hint=NAME_HINT
+            )
         assets.append(
             AssetDef(
                 name=a["name"],
@@ -245,6 +247,7 @@ def _check_export_target(asset: str, spec: object) -> None:
 def _identifier(name: str) -> str:
     import re
 
-    fixed = re.sub(r"\W", "_", name)
-    return fixed if NAME_RE.match(fixed) else f"_{fixed}"
+    fixed = re.sub(r"[^A-Za-z0-9_]", "_", name)  # ASCII only, like NAME_RE
+    fixed = fixed if NAME_RE.match(fixed) else f"_{fixed}"
+    return fixed[:MAX_NAME_LENGTH]
 

@@ -211,6 +211,17 @@ class BuildSender(threading.Thread):
 
 
 def _describe_failure(choice: TransportChoice, error: BaseException) -> str:
-    detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    text = f"{type(error).__name__}: {detail}" if detail else type(error).__name__
-    return redact(f"could not deliver to {choice.target()} ({text[:300]})", choice.secrets)
+    """A one-line reason, without secrets: `HTTP 500`, `connection refused`, `timed out`, ..."""
+    text = str(error)
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    if isinstance(status, int):
+        reason = f"HTTP {status}"
+    elif "timed out" in text.lower() or "timeout" in type(error).__name__.lower():
+        reason = "no answer in time (timed out)"
+    elif "refused" in text.lower():
+        reason = "connection refused"
+    else:
+        first = text.strip().splitlines()[0] if text.strip() else ""
+        reason = f"{type(error).__name__}: {first[:200]}" if first else type(error).__name__
+    return redact(f"could not deliver to {choice.target()} ({reason})", choice.secrets)

@@ -71,11 +71,12 @@ class OpenLineageListener(BaseListener):
 
         self.project, self.run_id = project, run_id
         self._outbox = Outbox.of_project(project.root)
+        self._record(events.build_start(project, run_id, _now()))
         choice = resolve(project)
         if choice.configured:
             self._sender = BuildSender(self._outbox.directory, choice)
             self._sender.start()
-        self._record(events.build_start(project, run_id, _now()))
+            self._sender.notify()
 
     @_never_raises
     def asset_started(self, info: RunInfo) -> None:
@@ -100,7 +101,7 @@ class OpenLineageListener(BaseListener):
         if result.schema is not None and result.status is not Status.FAILED:
             self._schemas[info.asset.name] = list(result.schema)
         lineage = None
-        if info.asset.kind is Kind.SQL and info.asset.sql and result.status not in (Status.FAILED,):
+        if info.asset.kind is Kind.SQL and info.asset.sql and result.status is not Status.FAILED:
             from .columns import sql_column_lineage
 
             output = [name for name, _ in result.schema] if result.schema is not None else None

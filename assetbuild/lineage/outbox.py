@@ -178,7 +178,7 @@ def drain(
             try:
                 emit(item.body)
             except Exception as e:  # whatever the transport raises: the event stays pending
-                continue
+                return DrainResult(delivered, error=e)
             outbox.mark_delivered(item.seq)
             delivered += 1
 

@@ -104,6 +104,8 @@ def test_an_outage_costs_about_a_second_and_push_delivers_each_event_once(
             assert seconds - baseline < 1.3, f"{outage}: lineage cost {seconds - baseline:.2f} s"
             [warning] = listener.warnings
             assert "lineage push" in warning and str(port) in warning
+            reason = {"down": "connection refused", "error": "HTTP 500", "hang": "timed out"}[outage]
+            assert reason in warning
             assert API_KEY not in warning and "Bearer" not in warning
             runs.append(listener.run_id)
         assert Outbox.of_project(project.root).count_pending() == 2 * EVENTS_PER_BUILD

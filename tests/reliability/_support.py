@@ -55,7 +55,9 @@ def parse_json(stdout: str) -> dict:
 
 def build_json(root: Path, *args: str, expect: tuple[int, ...] = (0,)) -> dict:
     r = run_cli(root, "build", "--format", "json", *args)
-    assert r.returncode in expect, f"build {args} exited {r.returncode}:\n{r.stderr[-2000:]}\n{r.stdout[-2000:]}"
+    assert r.returncode in expect, (
+        f"build {args} exited {r.returncode}:\n{r.stderr[-2000:]}\n{r.stdout[-2000:]}"
+    )
     assert "Traceback" not in r.stdout + r.stderr, r.stdout + r.stderr
     return parse_json(r.stdout)
 
@@ -238,7 +240,9 @@ def py_wide(s10: pl.DataFrame, s11: pl.DataFrame) -> pl.DataFrame:
 '''
 
 
-def reliability_project(n_sql: int = 30, rows_per_month: int = 1500, variant: int = 0, rules: bool | None = None):
+def reliability_project(
+    n_sql: int = 30, rows_per_month: int = 1500, variant: int = 0, rules: bool | None = None
+):
     """A realistic project: 2 CSV sources (one a glob over 2 files), 7 Python assets, `n_sql` SQL
     assets in layers, a SQL asset `zz_all` reading every other derived asset, and (when the rules
     engine is there) rule files on a few assets. Returns (files, derived asset names)."""
@@ -254,20 +258,31 @@ def reliability_project(n_sql: int = 30, rows_per_month: int = 1500, variant: in
         "assets/core.py": PY_ASSETS,
         "assets/features.py": PY_FEATURES,
     }
-    names = ["clean_orders", "customer_dim", "order_facts", "segment_stats",
-             "py_top_customers", "py_country_mix", "py_wide"]
+    names = [
+        "clean_orders",
+        "customer_dim",
+        "order_facts",
+        "segment_stats",
+        "py_top_customers",
+        "py_country_mix",
+        "py_wide",
+    ]
     sql_names = []
     for i in range(n_sql):
         name = f"s{i:02d}"
         if i < 10:
-            sql = (f"SELECT customer_id, count(*) AS n, sum(amount) + {i} AS v\n"
-                   f"FROM order_facts\nWHERE day >= DATE '2024-01-{(i % 27) + 1:02d}'\nGROUP BY customer_id\n")
+            sql = (
+                f"SELECT customer_id, count(*) AS n, sum(amount) + {i} AS v\n"
+                f"FROM order_facts\nWHERE day >= DATE '2024-01-{(i % 27) + 1:02d}'\nGROUP BY customer_id\n"
+            )
         else:
             a, b = sql_names[(i * 7) % len(sql_names)], sql_names[(i * 3 + 1) % len(sql_names)]
             if a == b:
                 b = sql_names[(i + 1) % len(sql_names)]
-            sql = (f"SELECT x.customer_id, x.n + y.n AS n, x.v * 0.5 + y.v AS v\n"
-                   f"FROM {a} x JOIN {b} y ON x.customer_id = y.customer_id\nWHERE x.v > {i % 5}\n")
+            sql = (
+                f"SELECT x.customer_id, x.n + y.n AS n, x.v * 0.5 + y.v AS v\n"
+                f"FROM {a} x JOIN {b} y ON x.customer_id = y.customer_id\nWHERE x.v > {i % 5}\n"
+            )
         files[f"assets/{name}.sql"] = sql
         sql_names.append(name)
     names += sql_names

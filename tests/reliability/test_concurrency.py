@@ -4,8 +4,8 @@ lock (and says so) or, with `--no-wait`, exits 75 with a clear message — and n
 
 from __future__ import annotations
 
-import subprocess
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from ._support import (
     write_files,
 )
 
-SLOW = '''\
+SLOW = """\
 import time
 
 import polars as pl
@@ -36,7 +36,7 @@ from assetbuild import asset
 def slow(src: pl.DataFrame) -> pl.DataFrame:
     time.sleep({seconds})
     return src.with_columns((pl.col("v") * {factor}).alias("w"))
-'''
+"""
 
 
 def _slow_project(root: Path, seconds: float = 2.0, factor: int = 2) -> None:
@@ -52,7 +52,9 @@ def _slow_project(root: Path, seconds: float = 2.0, factor: int = 2) -> None:
     )
 
 
-def _wait_until_building(root: Path, proc: subprocess.Popen, asset: str = "slow", timeout: float = 30) -> None:
+def _wait_until_building(
+    root: Path, proc: subprocess.Popen, asset: str = "slow", timeout: float = 30
+) -> None:
     """Until `proc` holds the build lock and is running `asset` (its run row exists, unfinished)."""
     lock = root / ".assetbuild" / "build.lock"
     deadline = time.monotonic() + timeout
@@ -109,12 +111,16 @@ def test_second_build_with_no_wait_exits_75_with_a_clear_message(slow_project: P
 
 def test_second_build_waits_says_so_and_loses_no_update(slow_project: Path, tmp_path: Path) -> None:
     root = slow_project
-    a = popen_cli(root, "build", "--format", "json", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    a = popen_cli(
+        root, "build", "--format", "json", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         _wait_until_building(root, a)
         # Changed while A runs (A loaded the project already): only B can see it.
         write_files(root, {"assets/other.sql": "SELECT id, v * 100 AS v100 FROM src\n"})
-        b = popen_cli(root, "build", "--format", "json", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        b = popen_cli(
+            root, "build", "--format", "json", stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         b_out, b_err = b.communicate(timeout=60)
         a_out, a_err = a.communicate(timeout=60)
     finally:
@@ -185,3 +191,27 @@ def test_two_forced_builds_started_together_on_a_real_project(tmp_path: Path) ->
         assert sum("waiting for another build" in e for _, e in outs) == 1, [e for _, e in outs]
         assert integrity(root) == "ok" and store_problems(root, content=True) == []
         assert current_hashes(root) == want
+
+
+def test_readers_never_write_the_store(tmp_path: Path) -> None:
+    """`plan`, `show` and `history` open state.db read-only: its bytes (and WAL) do not change."""
+    root = tmp_path / "p"
+    _slow_project(root, seconds=0.0)
+    build_json(root)
+    _slow_project(root, seconds=0.0, factor=5)  # so that `plan` has something to say
+
+    def snapshot() -> tuple[bytes, bytes]:
+        # A WAL reader may create the -shm index and an empty -wal: SQLite's bookkeeping, not data.
+        wal = root / ".assetbuild" / "state.db-wal"
+        return (root / ".assetbuild" / "state.db").read_bytes(), wal.read_bytes() if wal.exists() else b""
+
+    before = snapshot()
+    for args in (
+        ("plan",),
+        ("plan", "--format", "json"),
+        ("show", "slow", "--rows", "2"),
+        ("history", "slow"),
+    ):
+        r = run_cli(root, *args)
+        assert r.returncode == 0 and "Traceback" not in r.stdout + r.stderr, (args, r.stderr)
+    assert snapshot() == before

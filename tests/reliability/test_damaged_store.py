@@ -72,7 +72,9 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
 
 
 @pytest.fixture(scope="module")
-def clean(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str | None], dict[str, str | None]]:
+def clean(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[Path, dict[str, str | None], dict[str, str | None]]:
     """A built project, and a clean build's hashes before and after READERS_CHANGED."""
     root = tmp_path_factory.mktemp("damage") / "p"
     write_files(root, FILES)

@@ -77,7 +77,7 @@ def _build(root: Path) -> tuple[int, str, dict[str, Any] | None]:
     r = CliRunner().invoke(main, ["--project", str(root), "build", "--format", "json"])
     out = r.output + (r.stderr if hasattr(r, "stderr") else "")
     try:
-        data = json.loads(r.stdout[r.stdout.index("{"):])
+        data = json.loads(r.stdout[r.stdout.index("{") :])
     except ValueError:
         data = None
     if r.exception is not None and not isinstance(r.exception, SystemExit):
@@ -91,9 +91,9 @@ def _assert_failed_cleanly(root: Path, before: dict[str, str], code: int, out: s
     assert data is not None, out
     status = {a["name"]: a for a in data["assets"]}
     assert status[asset]["status"] == "failed", status[asset]
-    assert "No space left on device" in status[asset]["reason"] or "disk is full" in status[asset]["reason"], (
-        status[asset]
-    )
+    assert (
+        "No space left on device" in status[asset]["reason"] or "disk is full" in status[asset]["reason"]
+    ), status[asset]
     assert current_hashes(root) == before, "the previous state must be intact"
     assert integrity(root) == "ok" and store_problems(root) == []
 
@@ -137,7 +137,9 @@ def test_disk_full_while_writing_the_staged_object(project: Path, monkeypatch: p
     _then_recovers(project, monkeypatch)
 
 
-def test_disk_full_while_moving_the_object_into_the_store(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_while_moving_the_object_into_the_store(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = current_hashes(project)
     objects = str(project / ".assetbuild" / "objects")
     fake = _fail_once(os.replace, lambda src, dst, *a, **k: str(dst).startswith(objects), _enospc)
@@ -181,7 +183,9 @@ def _full_state(monkeypatch: pytest.MonkeyPatch, pattern: str) -> list[_FullConn
     return opened
 
 
-def test_disk_full_while_recording_the_materialization(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_disk_full_while_recording_the_materialization(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     before = current_hashes(project)
     opened = _full_state(monkeypatch, "INSERT INTO materializations")
     code, out, data = _build(project)

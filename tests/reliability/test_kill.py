@@ -107,7 +107,10 @@ def test_sigkill_at_random_moments_never_tears_the_store(tmp_path: Path) -> None
         # Right after the kill, before any repair: every pointer is at complete, checked data.
         assert store_problems(root) == [], where
         evidence = _evidence(root)
-        evidence["unfinished_runs"], unfinished = evidence["unfinished_runs"] - unfinished, evidence["unfinished_runs"]
+        evidence["unfinished_runs"], unfinished = (
+            evidence["unfinished_runs"] - unfinished,
+            evidence["unfinished_runs"],
+        )
         for k, n in evidence.items():
             seen[k] = seen.get(k, 0) + (n > 0)
 

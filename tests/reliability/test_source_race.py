@@ -50,12 +50,14 @@ def _src_materializations(root: Path) -> list[tuple[str, str]]:
     """(file hash in the build key, content hash) of every materialization of `src`."""
     conn = sqlite3.connect(db_path(root))
     try:
-        rows = conn.execute("SELECT key_parts, content_hash FROM materializations WHERE asset = 'src'").fetchall()
+        rows = conn.execute(
+            "SELECT key_parts, content_hash FROM materializations WHERE asset = 'src'"
+        ).fetchall()
     finally:
         conn.close()
     out = []
     for parts, content in rows:
-        (name, file_hash), = json.loads(parts)["inputs"]
+        ((name, file_hash),) = json.loads(parts)["inputs"]
         assert name == "file:data/src.csv"
         out.append((file_hash, content))
     return out

@@ -23,14 +23,15 @@ MIXED = {
         [sources.orders]
         path = "data/orders.csv"
         """,
-    "data/orders.csv": "id,day,amount\n" + "".join(f"{i},2026-01-{1 + i % 5:02d},{i * 1.5}\n" for i in range(40)),
+    "data/orders.csv": "id,day,amount\n"
+    + "".join(f"{i},2026-01-{1 + i % 5:02d},{i * 1.5}\n" for i in range(40)),
     "assets/clean.sql": "SELECT id, day, amount FROM orders WHERE amount > 0\n",
     "assets/by_day.sql": "-- revenue per day\nSELECT day, sum(amount) AS revenue, count(*) AS n FROM clean GROUP BY day\n",
     "assets/totals.sql": "SELECT count(*) AS n, sum(amount) AS total FROM clean\n",
     "assets/after_totals.sql": "SELECT n FROM totals\n",
     "assets/broken.sql": "SELECT id, error('the broken asset exploded') AS e FROM clean\n",
     "assets/after_broken.sql": "SELECT * FROM broken\n",
-    "assets/enrich.py": '''
+    "assets/enrich.py": """
         import polars as pl
 
         from assetbuild import asset
@@ -43,7 +44,7 @@ MIXED = {
         @asset(description="Days with doubled revenue", owner="vis-team", tags=["finance", "daily"])
         def enriched(by_day: pl.DataFrame) -> pl.DataFrame:
             return by_day.with_columns(doubled=_double(pl.col("revenue")))
-        ''',
+        """,
     "rules/clean.yaml": """
         asset: clean
         columns:
@@ -100,9 +101,19 @@ def chromium(tmp_path: Path) -> Callable[..., Rendered]:
     def render(page: Path, fragment: str = "", screenshot: bool = False, size: str = "1400,900") -> Rendered:
         profile = tmp_path / f"chromium-profile-{len(list(tmp_path.glob('chromium-profile-*')))}"
         flags = [
-            exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", f"--window-size={size}",
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            f"--window-size={size}",
             "--virtual-time-budget=5000",
         ]
         url = page.resolve().as_uri() + fragment

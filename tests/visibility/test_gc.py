@@ -30,7 +30,12 @@ def _objects(root: Path) -> dict[str, int]:
 
 def _mats(root: Path, asset: str = "scaled") -> list[str]:
     with sqlite3.connect(root / ".assetbuild" / "state.db") as db:
-        return [r[0] for r in db.execute("SELECT content_hash FROM materializations WHERE asset = ? ORDER BY id", (asset,))]
+        return [
+            r[0]
+            for r in db.execute(
+                "SELECT content_hash FROM materializations WHERE asset = ? ORDER BY id", (asset,)
+            )
+        ]
 
 
 def test_gc_keeps_current_and_the_newest_n(make_project, run_cli):

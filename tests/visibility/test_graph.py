@@ -7,8 +7,13 @@ import re
 from .conftest import EXPECTED_STATES
 
 EDGES = {
-    ("orders", "clean"), ("clean", "by_day"), ("by_day", "enriched"), ("clean", "totals"),
-    ("totals", "after_totals"), ("clean", "broken"), ("broken", "after_broken"),
+    ("orders", "clean"),
+    ("clean", "by_day"),
+    ("by_day", "enriched"),
+    ("clean", "totals"),
+    ("totals", "after_totals"),
+    ("clean", "broken"),
+    ("broken", "after_broken"),
 }
 
 
@@ -43,7 +48,9 @@ def test_html_page_to_a_file(mixed, run_cli, tmp_path):
     r = run_cli(mixed, "graph", "--format", "html", "-o", str(out), "clean+")
     assert r.code == 0, r
     html = out.read_text()
-    drawn = {name: state for state, name in re.findall(r'<g class="node s-(\w+) [^"]*" data-name="(\w+)"', html)}
+    drawn = {
+        name: state for state, name in re.findall(r'<g class="node s-(\w+) [^"]*" data-name="(\w+)"', html)
+    }
     # definitions only (no store consulted): every asset as "defined", none as failed
     assert drawn == {n: "defined" for n in EXPECTED_STATES if n != "orders"}
     assert not re.search(r'(?:src|href)\s*=\s*"(?:https?:)?//', html)

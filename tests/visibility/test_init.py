@@ -11,8 +11,14 @@ def test_init_then_build(run_cli, tmp_path):
     assert r.code == 0, r
     assert "assetbuild build" in r.stdout
     files = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}
-    assert {"assetbuild.toml", "data/orders.csv", "assets/clean_orders.py", "assets/daily_revenue.sql",
-            "rules/clean_orders.yaml", "rules/daily_revenue.yaml"} <= files
+    assert {
+        "assetbuild.toml",
+        "data/orders.csv",
+        "assets/clean_orders.py",
+        "assets/daily_revenue.sql",
+        "rules/clean_orders.yaml",
+        "rules/daily_revenue.yaml",
+    } <= files
     rows = (target / "data" / "orders.csv").read_text().splitlines()
     assert rows[0].startswith("order_id,") and 90 <= len(rows) - 1 <= 110
     for rule_file in ("rules/clean_orders.yaml", "rules/daily_revenue.yaml"):
@@ -22,16 +28,23 @@ def test_init_then_build(run_cli, tmp_path):
     assert built.code == 0, built
     status = {a["name"]: (a["kind"], a["status"]) for a in built.json["assets"]}
     assert status == {
-        "orders": ("source", "built"), "clean_orders": ("python", "built"), "daily_revenue": ("sql", "built"),
+        "orders": ("source", "built"),
+        "clean_orders": ("python", "built"),
+        "daily_revenue": ("sql", "built"),
     }
     checks = {a["name"]: {c["name"]: c["passed"] for c in a["checks"]} for a in built.json["assets"]}
     assert checks["clean_orders"] == {
-        "order_id.nullable": True, "order_id.unique": True, "customer_id.nullable": True,
-        "amount.nullable": True, "amount.min": True,
+        "order_id.nullable": True,
+        "order_id.unique": True,
+        "customer_id.nullable": True,
+        "amount.nullable": True,
+        "amount.min": True,
     }
     assert checks["daily_revenue"] and all(checks["daily_revenue"].values())
     rows_by = {a["name"]: a["rows"] for a in built.json["assets"]}
-    assert rows_by["orders"] > rows_by["clean_orders"] > rows_by["daily_revenue"] > 1  # cancelled dropped; per day
+    assert (
+        rows_by["orders"] > rows_by["clean_orders"] > rows_by["daily_revenue"] > 1
+    )  # cancelled dropped; per day
     again = run_cli(target, "build", "--format", "json")
     assert again.code == 0 and again.json["summary"] == {"up_to_date": 3}, again
 

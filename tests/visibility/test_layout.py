@@ -37,7 +37,7 @@ def test_boxes_never_overlap_and_edges_run_left_to_right():
         assert lay.boxes[e.source].x + NODE_W < lay.boxes[e.target].x
         assert e.path.startswith(f"M{lay.boxes[e.source].x + NODE_W:.0f},")
     for b in lay.boxes.values():
-        assert 0 <= b.x and b.x + NODE_W <= lay.width and 0 <= b.y and b.y + NODE_H <= lay.height
+        assert b.x >= 0 and b.x + NODE_W <= lay.width and b.y >= 0 and b.y + NODE_H <= lay.height
 
 
 def _crossings(lay, upstream) -> int:

@@ -50,15 +50,23 @@ def test_plain_lines_when_not_a_terminal(mixed, run_cli):
     assert r.code == 1, r
     assert "\x1b[" not in r.stderr and "━" not in r.stderr  # no terminal codes in CI logs
     assert _lines(r.stderr) == {
-        "orders": "built", "clean": "built", "by_day": "built", "enriched": "built", "totals": "CHECK FAILED",
-        "after_totals": "blocked", "broken": "FAILED", "after_broken": "blocked",
+        "orders": "built",
+        "clean": "built",
+        "by_day": "built",
+        "enriched": "built",
+        "totals": "CHECK FAILED",
+        "after_totals": "blocked",
+        "broken": "FAILED",
+        "after_broken": "blocked",
     }
     # the error is printed once, below its asset; the summary and what to rerun go to stdout
     assert r.stderr.count("the broken asset exploded") == 1
     assert "total.min failed on 1 rows" in r.stderr
     rerun = re.search(r"rerun just that part: assetbuild build (.*)", r.stdout)
     assert rerun and sorted(rerun.group(1).split()) == ["+broken+", "+totals+"], r.stdout
-    assert r.stdout.strip().splitlines()[-1].startswith("FAILED: 4 built, 1 failed, 1 check_failed, 2 blocked")
+    assert (
+        r.stdout.strip().splitlines()[-1].startswith("FAILED: 4 built, 1 failed, 1 check_failed, 2 blocked")
+    )
 
 
 def test_quiet_prints_only_failures(mixed, run_cli):
@@ -91,8 +99,13 @@ def test_rich_is_not_imported_off_a_terminal(mixed):
         f"build({str(mixed)!r}, force=True, listeners=[listener], lineage=False)\n"
         "print(type(listener).__name__, sorted(m for m in sys.modules if m.split('.')[0] == 'rich'))\n"
     )
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                       env={**os.environ, "OPENLINEAGE_DISABLED": "true"})
+    p = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "OPENLINEAGE_DISABLED": "true"},
+    )
     assert p.returncode == 0, p.stderr
     assert p.stdout.split(None, 1) == ["PlainProgress", "[]\n"]
 
@@ -100,11 +113,23 @@ def test_rich_is_not_imported_off_a_terminal(mixed):
 def _on_a_terminal(root: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
     """Run `assetbuild --project ROOT ARGS` with stdout and stderr on a pseudo-terminal."""
     master, slave = pty.openpty()
-    full_env = {**os.environ, "OPENLINEAGE_DISABLED": "true", "TERM": "xterm-256color", "COLUMNS": "120",
-                "LINES": "40", **(env or {})}
+    full_env = {
+        **os.environ,
+        "OPENLINEAGE_DISABLED": "true",
+        "TERM": "xterm-256color",
+        "COLUMNS": "120",
+        "LINES": "40",
+        **(env or {}),
+    }
     full_env.pop("NO_COLOR", None)
-    p = subprocess.Popen([ASSETBUILD, "--project", str(root), *args], stdin=slave, stdout=slave, stderr=slave,
-                         env=full_env, close_fds=True)
+    p = subprocess.Popen(
+        [ASSETBUILD, "--project", str(root), *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=full_env,
+        close_fds=True,
+    )
     os.close(slave)
     out = b""
     deadline = time.monotonic() + 120

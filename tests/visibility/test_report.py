@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 from .conftest import EXPECTED_STATES, MIXED
 
@@ -16,9 +15,7 @@ def _page_data(html: str) -> dict:
 
 
 def _node_classes(html: str) -> dict[str, str]:
-    return dict(
-        (name, cls) for cls, name in re.findall(r'<g class="node ([^"]+)" data-name="([^"]+)"', html)
-    )
+    return dict((name, cls) for cls, name in re.findall(r'<g class="node ([^"]+)" data-name="([^"]+)"', html))
 
 
 def test_report_is_self_contained_and_colours_every_state(mixed, run_cli, tmp_path):
@@ -68,11 +65,16 @@ def test_report_details_per_asset(mixed, run_cli):
     assert "the broken asset exploded" in broken["last_run"]["error"]
     assert broken["data"] is None
     # passing checks are shown too
-    assert {c["name"]: c["passed"] for c in assets["clean"]["checks"]} == {"id.nullable": True, "id.unique": True}
+    assert {c["name"]: c["passed"] for c in assets["clean"]["checks"]} == {
+        "id.nullable": True,
+        "id.unique": True,
+    }
 
 
 def test_report_after_changes_marks_what_changed(mixed, run_cli):
-    (mixed / "assets" / "by_day.sql").write_text("SELECT day, sum(amount) AS revenue FROM clean GROUP BY day\n")
+    (mixed / "assets" / "by_day.sql").write_text(
+        "SELECT day, sum(amount) AS revenue FROM clean GROUP BY day\n"
+    )
     (mixed / "assets" / "broken.sql").write_text("SELECT id FROM clean\n")
     assert run_cli(mixed, "build", "broken+").code == 0
     r = run_cli(mixed, "report", "--format", "json")
@@ -131,7 +133,9 @@ def test_report_in_a_browser(mixed, run_cli, chromium, tmp_path):
     assert errors and errors.group(1).strip() == "", errors and errors.group(1)
     assert "Uncaught" not in shown.log and not re.search(r"CONSOLE.*(error|Error)", shown.log), shown.log
     # the list is built by the script: one entry per asset, with its state
-    listed = dict(re.findall(r'<li data-name="([^"]+)" title="[^"]*"[^>]*><span class="dot s-([a-z_]+)"', shown.dom))
+    listed = dict(
+        re.findall(r'<li data-name="([^"]+)" title="[^"]*"[^>]*><span class="dot s-([a-z_]+)"', shown.dom)
+    )
     assert listed == EXPECTED_STATES
     # the first failure is opened on load: its error, blocked downstream and the command to rerun it
     detail = re.search(r'<aside id="detail"[^>]*>(.*?)</aside>', shown.dom, re.S)
@@ -161,7 +165,9 @@ def test_report_with_500_assets_in_a_browser(make_project, run_cli, chromium, tm
     names = [f"t{i:03d}" for i in range(500)]
     for i, name in enumerate(names):
         ups = ["src"] if i < 25 else [names[i - 25], names[i - 25 + (7 if (i % 25) < 18 else -7)]]
-        sql = f"SELECT a.id, a.v + 1 AS v FROM {ups[0]} a" + (f" JOIN {ups[1]} b ON a.id = b.id" if len(ups) > 1 else "")
+        sql = f"SELECT a.id, a.v + 1 AS v FROM {ups[0]} a" + (
+            f" JOIN {ups[1]} b ON a.id = b.id" if len(ups) > 1 else ""
+        )
         files[f"assets/{name}.sql"] = sql + "\n"
     files["assets/t260.sql"] = "SELECT id, error('nope') AS v FROM t235\n"
     root = make_project(files)
