@@ -57,6 +57,7 @@ class _Shared:
     """What the steps of one build share; written only on the scheduler's thread."""
 
     content_of: dict[str, str | None] = field(default_factory=dict)
+    schema_of: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     current: dict[str, Current] = field(default_factory=dict)
 
 
@@ -99,6 +100,7 @@ class Builder:
         self.auditor = Auditor(project, state, self.rulesets, self._read_current, self._python_attr)
         self.publish_hooks: list[Callable[[AssetDef, Materialization], str | None]] = []
         self.warnings: list[str] = []
+        self.lineage_enabled = False  # set when an OpenLineage listener is attached
 
     # -- the build -----------------------------------------------------------------------
 
@@ -107,6 +109,7 @@ class Builder:
         project = self.project
         self.shared.current = self.state.current(self.env)
         self.shared.content_of = {n: c.mat.content_hash for n, c in self.shared.current.items()}
+        self.shared.schema_of = {n: c.mat.schema for n, c in self.shared.current.items()}
         names = self._selection()
         upstream = {n: a.upstream for n, a in project.assets.items()}
         deps = {n: self._deps(n, upstream) for n in names}
@@ -221,6 +224,8 @@ class Builder:
     def _settled(self, name: str, result: AssetResult) -> None:
         if result.status in (Status.BUILT, Status.RESTORED, Status.UP_TO_DATE):
             self.shared.content_of[name] = result.content_hash
+            if result.schema is not None:
+                self.shared.schema_of[name] = result.schema
         self.listeners.asset_done(result)
 
     # -- one asset -----------------------------------------------------------------------
@@ -321,9 +326,7 @@ class Builder:
             run_id=new_run_id(),
             parent_run_id=self.run_id,
             inputs=dict(inputs),
-            input_schemas={
-                u: self.shared.current[u].mat.schema for u in a.upstream if u in self.shared.current
-            },
+            input_schemas={u: self.shared.schema_of[u] for u in a.upstream if u in self.shared.schema_of},
         )
         self.listeners.asset_started(info)
         try:
@@ -337,9 +340,6 @@ class Builder:
             mat = self.state.add_materialization(
                 a.name, key, digest, df.height, rel, size, file_hash, schema_of(df), self.run_id, True, parts
             )
-            result = self._result(a, Status.BUILT, decision.reason, mat, None, key, 0.0)
-            result.bytes = size
-            self.listeners.asset_finished(info, result, None)
             audit = self._audit(a, mat, df, current.mat.rows if current else None, info)
         except AssetFailure as e:
             failed = self._failed(a, e, key, t0)
@@ -349,19 +349,16 @@ class Builder:
             failed = self._failed(a, AssetFailure(f"writing its data failed: {e}"), key, t0)
             self.listeners.asset_finished(info, failed, str(e))
             return failed
+        elapsed = time.perf_counter() - t0
         if not audit.passed:
-            return self._result(
-                a,
-                Status.CHECK_FAILED,
-                decision.reason + "; fails its checks (not published)",
-                mat,
-                audit,
-                key,
-                time.perf_counter() - t0,
+            rejected = self._result(
+                a, Status.CHECK_FAILED, decision.reason + "; fails its checks (not published)", mat, audit, key, elapsed
             )
+            self.listeners.asset_finished(info, rejected, None)
+            return rejected
         self._publish(a, mat, audit)
-        done = self._result(a, Status.BUILT, decision.reason, mat, audit, key, time.perf_counter() - t0)
-        done.bytes = size
+        done = self._result(a, Status.BUILT, decision.reason, mat, audit, key, elapsed)
+        self.listeners.asset_finished(info, done, None)
         return done
 
     def _attempts(self, a: AssetDef) -> pl.DataFrame:
@@ -401,14 +398,14 @@ class Builder:
             raise
         except Exception as e:  # a bug in a check must not pass as success
             raise AssetFailure(f"running the checks of '{a.name}' failed: {type(e).__name__}: {e}") from None
-        if audit.ran and audit.checks:
+        if audit.ran and audit.checks and self.lineage_enabled:
             run = info or RunInfo(a, new_run_id(), self.run_id, {}, {})
             try:
-                from .lineage.events import data_quality_metrics
+                from .lineage.metrics import data_quality_metrics
 
                 run.extra["metrics"] = data_quality_metrics(df)
-            except Exception:
-                pass  # metrics only enrich lineage
+            except Exception as e:  # metrics only enrich lineage; say so rather than fail
+                self.warnings.append(f"{a.name}: data quality metrics for lineage failed: {e}")
             result = self._result(a, Status.BUILT, "", mat, audit, mat.build_key, 0.0)
             self.listeners.checks_finished(run, result, audit.checks)
         return audit
@@ -547,14 +544,21 @@ def build(
         try:
             ObjectStore(project.store_dir).clear_staging()
             builder = Builder(project, state, options, listeners)
-            if lineage:
+            if lineage and not _lineage_disabled(project):
                 builder.listeners.listeners.append(LazyLineage(project, builder.run_id))
+                builder.lineage_enabled = True
             builder.publish_hooks.extend(_publish_hooks(project))
             return builder.run()
         finally:
             state.close()
     finally:
         lock.release()
+
+
+def _lineage_disabled(project: Project) -> bool:
+    from .lineage.transport import lineage_disabled
+
+    return lineage_disabled(project)
 
 
 class LazyLineage:

@@ -287,6 +287,59 @@ def query(project_dir: str, sql: str, fmt: str, limit: int) -> None:
     _run("json" if fmt == "json" else "text", action)
 
 
+@main.command(context_settings={"ignore_unknown_options": False})
+@click.argument("target", required=False)
+@click.option("--columns", is_flag=True, help="show column-level lineage (SQL assets)")
+@click.option("--upstream", "direction", flag_value="upstream", help="only what the asset reads from")
+@click.option("--downstream", "direction", flag_value="downstream", help="only what reads the asset")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "mermaid", "dot"]), default="text",
+              show_default=True)
+@click.option("--url", default=None, help="with `push`: the lineage backend to deliver to (e.g. Marquez)")
+@click.option("--timeout", type=float, default=5.0, show_default=True, help="with `push`: seconds per request")
+@click.pass_obj
+def lineage(project_dir: str, target: str | None, columns: bool, direction: str | None, fmt: str,
+            url: str | None, timeout: float) -> None:
+    """Table and column lineage from the project itself: `lineage [ASSET]`.
+
+    `lineage push [--url URL]` delivers OpenLineage events waiting in the outbox (exit 1 while the
+    backend is unreachable)."""
+
+    def action() -> int:
+        from .definitions.loader import load_project
+
+        project = load_project(project_dir)
+        if target == "push":
+            from .lineage import push
+
+            outcome = push(project, url=url, timeout=timeout)
+            if fmt == "json":
+                _emit_json({"delivered": outcome.delivered, "pending": outcome.pending, "error": outcome.error})
+            else:
+                click.echo(f"delivered {outcome.delivered} events; {outcome.pending} pending")
+                if outcome.error:
+                    click.echo(f"error: {outcome.error}", err=True)
+            return 1 if outcome.error or outcome.pending else 0
+        from .lineage import lineage_view
+
+        from .trace.state import State
+
+        state = State.open(project.store_dir, readonly=True)
+        schemas = {n: c.mat.schema for n, c in state.current(project.environment).items()} if state else {}
+        if state:
+            state.close()
+
+        def upstream_schemas_of(name: str) -> dict[str, list[tuple[str, str]]]:
+            return {u: schemas[u] for u in project.assets[name].upstream if u in schemas}
+
+        click.echo(
+            lineage_view(project, target, columns=columns, direction=direction or "both", fmt=fmt,
+                         upstream_schemas_of=upstream_schemas_of)
+        )
+        return 0
+
+    _run("json" if fmt == "json" else "text", action)
+
+
 def _write_junit(assets: list[Any], path: str) -> None:
     from .checks.junit import junit_xml
 

@@ -101,7 +101,7 @@ def test_an_outage_costs_about_a_second_and_push_delivers_each_event_once(
         for _ in range(2):  # two builds while the backend is away
             listener, seconds = build(project)
             print(f"{outage}: build {seconds:.3f} s, baseline {baseline:.3f} s")
-            assert seconds - baseline < 1.3, f"{outage}: lineage cost {seconds - baseline:.2f} s"
+            assert seconds - baseline < 1.5, f"{outage}: lineage cost {seconds - baseline:.2f} s"
             [warning] = listener.warnings
             assert "lineage push" in warning and str(port) in warning
             reason = {"down": "connection refused", "error": "HTTP 500", "hang": "timed out"}[outage]
