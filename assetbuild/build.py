@@ -8,6 +8,7 @@ a build that decides nothing changed never imports polars, duckdb, pandera or us
 from __future__ import annotations
 
 import os
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -101,6 +102,7 @@ class Builder:
         self.publish_hooks: list[Callable[[AssetDef, Materialization], str | None]] = []
         self.warnings: list[str] = []
         self.lineage_enabled = False  # set when an OpenLineage listener is attached
+        self._damaged: dict[str, str] = {}  # upstream -> why its stored data cannot be used
 
     # -- the build -----------------------------------------------------------------------
 
@@ -306,7 +308,10 @@ class Builder:
                 key,
                 time.perf_counter() - t0,
             )
-        self._publish(a, mat, audit)
+        try:
+            self._publish(a, mat, audit)
+        except (OSError, sqlite3.Error) as e:
+            return self._failed(a, AssetFailure(f"publishing its data failed: {e}"), key, t0)
         return self._result(a, Status.RESTORED, decision.reason, mat, audit, key, time.perf_counter() - t0)
 
     def _execute(
@@ -356,7 +361,12 @@ class Builder:
             )
             self.listeners.asset_finished(info, rejected, None)
             return rejected
-        self._publish(a, mat, audit)
+        try:
+            self._publish(a, mat, audit)
+        except (OSError, sqlite3.Error) as e:
+            failed = self._failed(a, AssetFailure(f"publishing its data failed: {e}"), key, t0)
+            self.listeners.asset_finished(info, failed, str(e))
+            return failed
         done = self._result(a, Status.BUILT, decision.reason, mat, audit, key, elapsed)
         self.listeners.asset_finished(info, done, None)
         return done
@@ -429,14 +439,17 @@ class Builder:
             return False
 
     def _input_path(self, name: str) -> Path:
+        if name in self._damaged:
+            raise AssetFailure(self._damaged[name])
         mat = self._published(name)
         if not self.objects.intact(mat.object, mat.object_size, mat.file_hash):
             # never compute from damaged data; forget the pointer so the next build rebuilds it
-            self.state.drop_current(self.env, [name])
-            raise AssetFailure(
+            self._damaged[name] = (
                 f"the stored data of upstream '{name}' is missing or damaged ({mat.object}); "
                 f"run the build again to rebuild it"
             )
+            self.state.drop_current(self.env, [name])
+            raise AssetFailure(self._damaged[name])
         return self.objects.path(mat.object)
 
     def _published(self, name: str) -> Materialization:

@@ -8,7 +8,7 @@ from typing import Any
 
 from .definitions.loader import load_project
 from .definitions.model import Project
-from .errors import ProjectError, did_you_mean
+from .errors import AssetFailure, ProjectError, did_you_mean
 from .trace.objects import ObjectStore
 from .trace.state import State
 
@@ -72,7 +72,13 @@ def show_asset(project_dir: str | Path, name: str, rows: int = 0) -> dict[str, A
         if rows and cur is not None:  # a preview needs the data itself
             import polars as pl
 
-            df = pl.read_parquet(ObjectStore(project.store_dir).path(cur.mat.object), n_rows=rows)
+            store = ObjectStore(project.store_dir)
+            if not store.intact(cur.mat.object, cur.mat.object_size, cur.mat.file_hash):
+                raise AssetFailure(
+                    f"the stored data of '{name}' is missing or damaged ({cur.mat.object}); "
+                    f"`assetbuild build {name}` rebuilds it"
+                )
+            df = pl.read_parquet(store.path(cur.mat.object), n_rows=rows)
             info["preview"] = df.to_dicts()
             info["preview_text"] = str(df)
     finally:

@@ -14,19 +14,26 @@ if TYPE_CHECKING:
     import polars as pl
 
 
-def current_objects(project_dir: str | Path, environment: str | None = None) -> dict[str, Path]:
-    """Asset name -> Parquet file of its current materialization."""
+def current_objects(
+    project_dir: str | Path, environment: str | None = None, verify: frozenset[str] = frozenset()
+) -> dict[str, Path]:
+    """Asset name -> Parquet file of its current materialization; the objects of the assets in
+    `verify` are checked (size and byte hash) first, so damaged data is reported, never read."""
     project = load_project(project_dir, environment)
     state = State.open(project.store_dir, readonly=True)
     if state is None:
         return {}
     try:
         objects = ObjectStore(project.store_dir)
-        return {
-            n: objects.path(c.mat.object)
-            for n, c in state.current(project.environment).items()
-            if n in project.assets
-        }
+        current = {n: c for n, c in state.current(project.environment).items() if n in project.assets}
+        for name in sorted(verify & current.keys()):
+            m = current[name].mat
+            if not objects.intact(m.object, m.object_size, m.file_hash):
+                raise AssetFailure(
+                    f"the stored data of '{name}' is missing or damaged ({m.object}); "
+                    f"`assetbuild build {name}` rebuilds it"
+                )
+        return {n: objects.path(c.mat.object) for n, c in current.items()}
     finally:
         state.close()
 
@@ -69,7 +76,8 @@ def query(project_dir: str | Path, sql: str) -> pl.DataFrame:
         )
     conn = duckdb.connect(":memory:")
     try:
-        objects = current_objects(project_dir)
+        read = frozenset(".".join(p.name for p in t.parts) for t in statements[0].find_all(exp.Table))
+        objects = current_objects(project_dir, verify=read)
         for name, path in objects.items():
             literal = str(path).replace("'", "''")
             conn.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{literal}')")

@@ -64,8 +64,9 @@ def render_text(
             if verbose or a.status is not Status.UP_TO_DATE or len(result.assets) <= 30:
                 lines.append(asset_line(a, verbose))
     failed = [a for a in result.assets if a.status in (Status.FAILED, Status.CHECK_FAILED)]
+    blocked_by = {b.name: b.blocked_by for b in result.assets if b.blocked_by}
     for a in failed:
-        blocked = [b.name for b in result.assets if b.blocked_by == a.name]
+        blocked = [b for b in blocked_by if _root_cause(b, blocked_by) == a.name]
         if blocked:
             lines.append(
                 f"  '{a.name}' blocked: {', '.join(blocked[:10])}" + (" ..." if len(blocked) > 10 else "")
@@ -80,3 +81,12 @@ def render_text(
         lines.append(f"  error: {e}")
     lines.append(summary_line(result))
     return "\n".join(lines)
+
+
+def _root_cause(name: str, blocked_by: dict[str, str | None]) -> str | None:
+    """The failed asset at the end of a chain of `blocked_by` links."""
+    seen = set()
+    while name in blocked_by and name not in seen:
+        seen.add(name)
+        name = blocked_by[name] or name
+    return name

@@ -16,9 +16,8 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -49,8 +48,9 @@ def make_project(tmp_path: Path) -> Callable[..., Path]:
     return make
 
 
-@dataclass
-class CliResult:
+class CliResult(NamedTuple):
+    """`code, stdout, stderr, json = run_cli(...)`, or by attribute."""
+
     code: int
     stdout: str
     stderr: str
@@ -79,7 +79,7 @@ def cli(
     return CliResult(p.returncode, p.stdout, p.stderr, parsed)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def run_cli() -> Callable[..., CliResult]:
     """`run_cli(project, *args, env=None, cwd=None) -> CliResult(code, stdout, stderr, json)`."""
     return cli

@@ -124,7 +124,15 @@ class Node:
 
     # -- values --------------------------------------------------------------------------------
     def value(self) -> Any:
-        return self._constructor.construct(self.raw)
+        try:
+            return self._constructor.construct(self.raw)
+        except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as e:
+            # yaml's constructors raise plain ValueError for e.g. a date like 2024-13-45, and
+            # ConstructorError for tags a safe loader refuses (`!!python/name:...`)
+            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+            raise self.error(
+                f"cannot read this value: {problem}", hint="quote it to make it a string, or fix the value"
+            ) from None
 
     def describe(self) -> str:
         """How the node reads to a user, for "expected X, not Y" messages."""

@@ -348,7 +348,9 @@ class _Fingerprinter:
         import copy
 
         main = copy.deepcopy(node)
-        main.decorator_list = []  # the decorator is configuration, hashed apart (or not at all)
+        # @asset/@check are configuration, hashed apart (or not at all); any other decorator wraps
+        # the function that runs, so it counts
+        main.decorator_list = [d for d in main.decorator_list if _decorator_kind(d) is None]
         parts = [normalised(main)]
         seen: set[int] = {id(node)}
         deps: list[str] = []

@@ -47,6 +47,10 @@ def analyze_sql(text: str, relpath: str) -> SqlInfo:
         ) from None
     except TokenError as e:
         raise ProjectError(f"SQL syntax error: {e}", relpath, _token_error_line(str(e))) from None
+    except RecursionError:
+        raise ProjectError(
+            "the query is nested too deeply to analyse", relpath, hint="flatten it with CTEs (WITH ... AS)"
+        ) from None
     if not statements:
         raise ProjectError(
             "the SQL file is empty", relpath, 1, hint="write one SELECT query; its result is the asset"
@@ -77,7 +81,12 @@ def analyze_sql(text: str, relpath: str) -> SqlInfo:
                 name = ".".join(p.name for p in source.parts)
                 if name not in names:
                     names[name] = _line_of(text, source)
-    canonical = canonical_sql(tree)
+    try:
+        canonical = canonical_sql(tree)
+    except RecursionError:
+        raise ProjectError(
+            "the query is nested too deeply to analyse", relpath, hint="flatten it with CTEs (WITH ... AS)"
+        ) from None
     return SqlInfo(
         upstream=tuple(sorted(names.items())), fingerprint=hash_text(canonical), canonical=canonical
     )

@@ -36,10 +36,12 @@ def write_parquet(df: pl.DataFrame, path: Path) -> None:
 
 def to_polars(value: Any, what: str) -> pl.DataFrame:
     """Accept what an asset may return (polars DataFrame/LazyFrame, pyarrow Table, pandas DataFrame)."""
-    if isinstance(value, pl.DataFrame):
-        return value
     if isinstance(value, pl.LazyFrame):
-        return value.collect()
+        value = value.collect()
+    if isinstance(value, pl.DataFrame):
+        if value.width == 0:
+            raise TypeError(f"{what} returned a table without columns; an asset needs at least one column")
+        return value
     module = type(value).__module__.split(".")[0]
     if module == "pyarrow":
         import pyarrow as pa

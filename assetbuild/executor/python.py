@@ -48,7 +48,7 @@ class ModuleLoader:
             sys.modules[mod_name] = module
             try:
                 spec.loader.exec_module(module)
-            except Exception as e:
+            except (Exception, SystemExit) as e:
                 sys.modules.pop(mod_name, None)
                 raise AssetFailure(
                     f"importing {relpath} failed: {type(e).__name__}: {e}", user_traceback(e, self.root)
@@ -72,7 +72,7 @@ def run_python(asset: AssetDef, loader: ModuleLoader, inputs: dict[str, Path]) -
         kwargs[name] = pl.scan_parquet(path) if name in asset.lazy_params else pl.read_parquet(path)
     try:
         value = fn(**kwargs)
-    except Exception as e:
+    except (Exception, SystemExit) as e:  # sys.exit() in an asset fails that asset, not the build
         raise AssetFailure(
             f"{asset.path}:{asset.line}: {asset.name} raised {type(e).__name__}: {e}",
             user_traceback(e, loader.root),

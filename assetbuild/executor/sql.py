@@ -28,16 +28,14 @@ class SqlEngine:
         with self._lock:
             cur = self.conn.cursor()
         try:
-            for name, path in inputs.items():
-                # Temp views live in this cursor's connection only, so parallel runs never see
-                # each other's inputs.
-                literal = str(path).replace("'", "''")
-                cur.execute(f"CREATE TEMP VIEW \"{name}\" AS SELECT * FROM read_parquet('{literal}')")
             try:
+                for name, path in inputs.items():
+                    # Temp views live in this cursor's connection only, so parallel runs never see
+                    # each other's inputs.
+                    literal = str(path).replace("'", "''")
+                    cur.execute(f"CREATE TEMP VIEW \"{name}\" AS SELECT * FROM read_parquet('{literal}')")
                 relation = cur.sql(asset.sql)
-                huge = [
-                    n for n, t in zip(relation.columns, relation.types, strict=True) if str(t) == "HUGEINT"
-                ]
+                huge = [n for n, t in zip(relation.columns, relation.types, strict=True) if str(t) == "HUGEINT"]
                 return _narrow_hugeint(relation.pl(), huge)
             except self._duckdb.Error as e:
                 raise AssetFailure(f"{asset.path}: DuckDB error: {_first_lines(str(e))}") from None

@@ -204,10 +204,20 @@
 
   function renderChecks(a) {
     if (!a.checks.length) return;
-    var failed = a.checks.filter(function (c) { return !c.passed; }).length;
-    detail.appendChild(el("h3", { text: "Checks (" + a.checks.length + ", " + failed + " failing)" }));
-    var t = el("table", null, el("tr", null, el("th", { text: "" }), el("th", { text: "check" }), el("th", { text: "failing rows" }), el("th", { text: "expected / got" })));
-    a.checks.forEach(function (c) {
+    var failing = a.checks.filter(function (c) { return !c.passed; });
+    var passing = a.checks.filter(function (c) { return c.passed; });
+    detail.appendChild(el("h3", { text: "Checks (" + a.checks.length + ", " + failing.length + " failing)" }));
+    if (failing.length) detail.appendChild(checkTable(failing));
+    if (passing.length) {
+      // passing checks fold away: what needs attention comes first
+      var more = el("details", { cls: "passing" }, el("summary", { text: passing.length + " passing" }), checkTable(passing));
+      if (!failing.length && passing.length <= 8) more.setAttribute("open", "");
+      detail.appendChild(more);
+    }
+  }
+  function checkTable(checks) {
+    var t = el("table", { cls: "checks" }, el("tr", null, el("th", { text: "" }), el("th", { text: "check" }), el("th", { text: "failing rows" }), el("th", { text: "expected / got" })));
+    checks.forEach(function (c) {
       var mark = c.passed ? "pass" : (c.severity === "error" ? "fail" : "warn");
       var row = el("tr", { cls: "check-" + mark },
         el("td", { cls: mark, text: c.passed ? "pass" : (c.severity === "error" ? "FAIL" : "warn") }),
@@ -221,10 +231,10 @@
         c.sample.forEach(function (r) {
           s.appendChild(el("tr", null, frag(cols.map(function (k) { return el("td", { text: r[k] === null ? "null" : String(r[k]) }); }))));
         });
-        t.appendChild(el("tr", null, el("td"), el("td", { colspan: "3" }, el("div", { cls: "muted", text: "failing rows (sample)" }), s)));
+        t.appendChild(el("tr", null, el("td"), el("td", { colspan: "3" }, el("div", { cls: "muted", text: "failing rows (sample)" }), el("div", { cls: "scroll" }, s))));
       }
     });
-    detail.appendChild(t);
+    return t;
   }
 
   function renderSchema(a) {

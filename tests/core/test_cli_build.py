@@ -24,7 +24,7 @@ def _assert_shape(doc: dict) -> None:
     assert doc["status"] in ("success", "failed")
     assert isinstance(doc["assets"], list) and doc["assets"]
     for a in doc["assets"]:
-        assert ASSET_KEYS <= set(a), a
+        assert set(a) >= ASSET_KEYS, a
         assert a["status"] in STATUSES
         assert isinstance(a["name"], str) and isinstance(a["reason"], str)
         assert isinstance(a["duration_s"], int | float) and a["duration_s"] >= 0
@@ -33,7 +33,7 @@ def _assert_shape(doc: dict) -> None:
             assert a[key] is None or (isinstance(a[key], str) and len(a[key]) == 32)
         assert isinstance(a["checks"], list)
         for c in a["checks"]:
-            assert CHECK_KEYS <= set(c), c
+            assert set(c) >= CHECK_KEYS, c
             assert c["severity"] in ("error", "warn")
             assert isinstance(c["passed"], bool) and isinstance(c["failing_rows"], int)
     counted: dict[str, int] = {}
@@ -54,7 +54,9 @@ def test_build_json_shape_and_statuses(make_project, run_cli):
     assert assets["events"]["kind"] == "source" and assets["clean"]["kind"] == "python"
     assert assets["by_user"]["rows"] == 7
     (check,) = assets["clean"]["checks"]
-    assert (check["severity"], check["passed"], check["failing_rows"]) == ("warn", False, 6), "warn never fails"
+    assert (check["severity"], check["passed"], check["failing_rows"]) == ("warn", False, 6), (
+        "warn never fails"
+    )
 
     second = run_cli(root, "build", "--format", "json")
     assert second.code == 0, second
@@ -89,7 +91,9 @@ def test_parallel_build_gives_the_same_data(make_project, run_cli):
     serial = run_cli(make_project(PIPELINE, "serial"), "build", "-j", "1", "--format", "json")
     parallel = run_cli(make_project(PIPELINE, "parallel"), "build", "-j", "2", "--format", "json")
     assert serial.code == parallel.code == 0
-    hashes = [{a["name"]: (a["content_hash"], a["build_key"]) for a in r.json["assets"]} for r in (serial, parallel)]
+    hashes = [
+        {a["name"]: (a["content_hash"], a["build_key"]) for a in r.json["assets"]} for r in (serial, parallel)
+    ]
     assert hashes[0] == hashes[1]
 
 
@@ -106,7 +110,9 @@ def broken(events):
 
 
 def test_failing_asset_exits_1_with_the_users_frames(make_project, run_cli):
-    root = make_project({**PIPELINE, "assets/broken.py": BROKEN, "assets/after.sql": "SELECT * FROM broken\n"})
+    root = make_project(
+        {**PIPELINE, "assets/broken.py": BROKEN, "assets/after.sql": "SELECT * FROM broken\n"}
+    )
     r = run_cli(root, "build")
     assert r.code == 1, r
     out = r.stdout + r.stderr

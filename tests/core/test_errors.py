@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 TOML = '[project]\nname = "e"\n\n[sources.events]\npath = "data/events.csv"\n'
-BASE = {"assetbuild.toml": TOML, "data/events.csv": "id,amount\n1,2\n", "assets/clean.sql": "SELECT * FROM events\n"}
+BASE = {
+    "assetbuild.toml": TOML,
+    "data/events.csv": "id,amount\n1,2\n",
+    "assets/clean.sql": "SELECT * FROM events\n",
+}
 
 # label -> (files added to BASE, "file:line" expected in the message, other text expected)
 CASES = {
@@ -30,7 +34,9 @@ CASES = {
         "no file matches 'data/evts.csv'",
     ),
     "duplicate asset names": (
-        {"assets/dup.py": "from assetbuild import asset\n\n\n@asset\ndef clean(events):\n    return events\n"},
+        {
+            "assets/dup.py": "from assetbuild import asset\n\n\n@asset\ndef clean(events):\n    return events\n"
+        },
         "assets/dup.py:5",
         "also defined at assets/clean.sql:1",
     ),
@@ -79,12 +85,16 @@ CASES = {
         "Python syntax error",
     ),
     "unknown @asset argument": (
-        {"assets/p.py": "from assetbuild import asset\n\n@asset(descripton='x')\ndef p(events):\n    return events\n"},
+        {
+            "assets/p.py": "from assetbuild import asset\n\n@asset(descripton='x')\ndef p(events):\n    return events\n"
+        },
         "assets/p.py:3",
         "did you mean 'description'?",
     ),
     "non-literal @asset argument": (
-        {"assets/p.py": "from assetbuild import asset\nT = ['a']\n\n@asset(tags=T)\ndef p(events):\n    return events\n"},
+        {
+            "assets/p.py": "from assetbuild import asset\nT = ['a']\n\n@asset(tags=T)\ndef p(events):\n    return events\n"
+        },
         "assets/p.py:4",
         "must be a literal",
     ),
@@ -132,3 +142,18 @@ def test_show_unknown_asset_exits_2(make_project, run_cli):
     r = run_cli(root, "show", "clen")
     assert r.code == 2, r
     assert "did you mean 'clean'?" in r.stderr
+
+
+@pytest.mark.xfail(
+    reason="BUG: the loader matches SQL table names to assets case-sensitively, but DuckDB resolves them "
+    "case-insensitively: `FROM Clean` is rejected (exit 2, \"did you mean 'clean'\") though the query is "
+    "valid and its fingerprint equals that of `FROM clean` (definitions/loader.py _validate)",
+    strict=True,
+)
+def test_sql_table_name_case_resolves_like_duckdb(make_project):
+    from assetbuild.definitions.loader import load_project
+
+    root = make_project({**BASE, "assets/upper.sql": "SELECT count(*) AS n FROM Clean\n"})
+    project = load_project(root)
+    assert [u.lower() for u in project.assets["upper"].upstream] == ["clean"]
+    assert "upper" in project.downstream["clean"]

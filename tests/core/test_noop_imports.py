@@ -40,13 +40,26 @@ def user_modules(mods: set[str]) -> set[str]:
     return {m for m in mods if m.startswith("assetbuild_project") or m in ("clean", "limits")}
 
 
-@pytest.fixture
-def built(make_project, run_cli) -> Path:
-    root = make_project({**PIPELINE, "assets/limits.py": "LIMIT = 0\n"})
-    (root / "assets/clean.py").write_text(CLEAN.replace("LIMIT = 0\n", "from limits import LIMIT\n"))
+def _built_project(root: Path, run_cli) -> Path:
+    files = {**PIPELINE, "assets/limits.py": "LIMIT = 0\n"}
+    files["assets/clean.py"] = CLEAN.replace("LIMIT = 0\n", "from limits import LIMIT\n")
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
     r = run_cli(root, "build")
     assert r.code == 0, r
     return root
+
+
+@pytest.fixture(scope="module")
+def unchanged(tmp_path_factory, run_cli) -> Path:
+    """A built project that the tests using it never edit."""
+    return _built_project(tmp_path_factory.mktemp("noop"), run_cli)
+
+
+@pytest.fixture
+def built(tmp_path, run_cli) -> Path:
+    return _built_project(tmp_path, run_cli)
 
 
 def test_the_probe_sees_heavy_imports(built):
@@ -58,10 +71,14 @@ def test_the_probe_sees_heavy_imports(built):
     assert "limits" in user_modules(mods), "clean.py ran and imported its project module"
 
 
-@pytest.mark.parametrize("command", [("plan",), ("build",), ("plan", "--format", "json"), ("build", "-j", "2")])
-def test_noop_imports_nothing_heavy(built, command):
-    mods = imported(built, *command)
-    assert not (mods & HEAVY), f"`{' '.join(command)}` on an unchanged project imported {sorted(mods & HEAVY)}"
+@pytest.mark.parametrize(
+    "command", [("plan",), ("build",), ("plan", "--format", "json"), ("build", "-j", "2")]
+)
+def test_noop_imports_nothing_heavy(unchanged, command):
+    mods = imported(unchanged, *command)
+    assert not (mods & HEAVY), (
+        f"`{' '.join(command)}` on an unchanged project imported {sorted(mods & HEAVY)}"
+    )
     assert not user_modules(mods)
 
 

@@ -30,7 +30,10 @@ def project(make_project):
         (["kind:source"], ["events"]),
         (["user_label", "tag:payments"], ["clean", "user_label"]),
         (["top_users,user_count"], ["top_users", "user_count"]),
-        (["user_count+", "+top_users"], ["events", "clean", "by_user", "top_users", "user_count", "user_label"]),
+        (
+            ["user_count+", "+top_users"],
+            ["events", "clean", "by_user", "top_users", "user_count", "user_label"],
+        ),
     ],
     ids=lambda v: " ".join(v) if isinstance(v, list) else None,
 )
@@ -84,4 +87,6 @@ def test_cli_unknown_selection_exits_2_with_did_you_mean(make_project, run_cli):
     r = run_cli(root, "build", "user_cnt+", "--format", "json")
     assert r.code == 2, r
     assert r.json["hint"] == "did you mean 'user_count'?"
-    assert not (root / ".assetbuild" / "objects").exists() or not any((root / ".assetbuild" / "objects").rglob("*.parquet"))
+    assert not (root / ".assetbuild" / "objects").exists() or not any(
+        (root / ".assetbuild" / "objects").rglob("*.parquet")
+    )

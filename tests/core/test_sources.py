@@ -72,10 +72,14 @@ def test_glob_over_several_files(make_project):
     )
     first = run(root)
     assert by_name(first)["raw"].rows == 4
-    single = make_project({"assetbuild.toml": _toml("data/raw.csv"), "data/raw.csv": _bytes(ROWS, "csv")}, "one")
+    single = make_project(
+        {"assetbuild.toml": _toml("data/raw.csv"), "data/raw.csv": _bytes(ROWS, "csv")}, "one"
+    )
     assert by_name(run(single))["raw"].content_hash == by_name(first)["raw"].content_hash, "rows, not files"
 
-    (root / "data/parts/c.csv").write_bytes(_bytes(pl.DataFrame({"id": [9], "user_id": ["u9"], "amount": [1]}), "csv"))
+    (root / "data/parts/c.csv").write_bytes(
+        _bytes(pl.DataFrame({"id": [9], "user_id": ["u9"], "amount": [1]}), "csv")
+    )
     second = run(root)
     assert statuses(second) == {"raw": "built", "totals": "built"}
     assert by_name(second)["raw"].rows == 5
@@ -105,7 +109,9 @@ def test_rows_moved_between_glob_files_cut_off(make_project):
 
 def test_parquet_row_group_layout_does_not_change_the_hash(make_project):
     root = make_project({"assetbuild.toml": _toml("data/raw.parquet"), "assets/totals.sql": COUNT_SQL})
-    big = pl.DataFrame({"id": range(1000), "user_id": [f"u{i % 13}" for i in range(1000)], "amount": range(1000)})
+    big = pl.DataFrame(
+        {"id": range(1000), "user_id": [f"u{i % 13}" for i in range(1000)], "amount": range(1000)}
+    )
     (root / "data").mkdir()
     big.write_parquet(root / "data/raw.parquet", row_group_size=1000)
     first = run(root)

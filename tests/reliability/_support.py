@@ -245,7 +245,7 @@ def reliability_project(
 ):
     """A realistic project: 2 CSV sources (one a glob over 2 files), 7 Python assets, `n_sql` SQL
     assets in layers, a SQL asset `zz_all` reading every other derived asset, and (when the rules
-    engine is there) rule files on a few assets. Returns (files, derived asset names)."""
+    engine is there) rule files on every SQL asset and a few others. Returns (files, derived asset names)."""
     files: dict[str, str | bytes] = {
         "assetbuild.toml": (
             '[project]\nname = "reliability"\n\n'
@@ -292,7 +292,11 @@ def reliability_project(
             "asset: clean_orders\ncolumns:\n  order_id: {nullable: false, unique: true}\n"
             "  amount: {min: 0}\ntable:\n  row_count: {min: 1}\n"
         )
-        files["rules/s03.yaml"] = "asset: s03\ncolumns:\n  customer_id: {nullable: false}\n  n: {min: 1}\n"
+        for name in sql_names:  # checks on every SQL asset: a kill often lands while they run
+            files[f"rules/{name}.yaml"] = (
+                f"asset: {name}\ncolumns:\n  customer_id: {{nullable: false, unique: true}}\n  n: {{min: 1}}\n"
+                "table:\n  row_count: {min: 1}\n"
+            )
         files["rules/zz_all.yaml"] = "asset: zz_all\ntable:\n  row_count: {min: 1}\n"
     return files, names + ["zz_all"]
 

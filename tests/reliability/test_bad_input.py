@@ -211,7 +211,6 @@ CASES: dict[str, Case] = {
         {"assets/bad.sql": "SELECT " + "(" * 60 + "1" + ")" * 60 + " AS x\n"},
         2,
         r"assets/bad\.sql",
-        bug="BUG: sql_assets.analyze_sql lets sqlglot's RecursionError escape (internal error, exit 3)",
     ),
     "sql_unknown_column": Case(
         {"assets/bad.sql": "SELECT no_such_column FROM s03\n"}, 1, r"assets/bad\.sql", also="no_such_column"
@@ -237,6 +236,14 @@ CASES: dict[str, Case] = {
         py("@asset()\ndef bad(s03):\n    return {'a': [1]}\n"), 1, r"assets/bad\.py:7", also="dict"
     ),
     "python_returns_an_int": Case(py("@asset()\ndef bad(s03):\n    return 42\n"), 1, r"assets/bad\.py:7"),
+    "python_returns_a_table_without_columns": Case(
+        {
+            **py("@asset()\ndef bad(s03):\n    return pl.DataFrame()\n"),
+            "assets/bad_reader.sql": "SELECT * FROM bad\n",
+        },
+        1,
+        r"assets/bad(\.py:7|_reader\.sql)",
+    ),
     "python_lazy_plan_fails": Case(
         py("@asset()\ndef bad(s03: pl.LazyFrame) -> pl.LazyFrame:\n    return s03.select(pl.col('nope'))\n"),
         1,
@@ -280,8 +287,6 @@ CASES: dict[str, Case] = {
         py("import sys\n\n\n@asset()\ndef bad(s03):\n    sys.exit(0)\n"),
         1,
         r"assets/bad\.py",
-        bug="BUG: executor/python.py catches Exception only; SystemExit from an asset ends the whole build "
-        "silently with exit 0, nothing printed, run left unfinished",
     ),
     "python_check_for_unknown_asset": Case(
         py("@check(asset='nope')\ndef c(df):\n    return True\n"), 2, r"assets/bad\.py:7"
@@ -352,7 +357,6 @@ if rules_supported():
                 {"rules/bad.yaml": "asset: s03\ncolumns:\n  n: {min: 2024-13-45}\n"},
                 2,
                 r"rules/bad\.yaml:3",
-                bug="BUG: checks/yamlnodes.py lets yaml's ValueError for an impossible date escape (exit 3)",
             ),
             "rules_python_tag": Case(
                 {"rules/bad.yaml": "asset: !!python/object/apply:os.getcwd []\n"}, 2, r"rules/bad\.yaml:1"

@@ -204,11 +204,6 @@ def test_disk_full_while_storing_check_results(project: Path, monkeypatch: pytes
     _then_recovers(project, monkeypatch)
 
 
-@pytest.mark.xfail(
-    reason="BUG: build.py calls _publish outside the try of Builder._execute, so a full disk while moving "
-    "`current` escapes the scheduler: 'internal error', exit 3, run left unfinished",
-    strict=True,
-)
 def test_disk_full_while_publishing(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = current_hashes(project)
     opened = _full_state(monkeypatch, "INSERT INTO current")

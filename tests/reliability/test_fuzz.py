@@ -97,11 +97,6 @@ def test_sql_analyser_raises_only_project_errors(text: str) -> None:
         assert isinstance(info.fingerprint, str) and all(isinstance(n, str) for n, _ in info.upstream)
 
 
-@pytest.mark.xfail(
-    reason="BUG: sql_assets.analyze_sql lets sqlglot's RecursionError escape on ~45+ nested parentheses "
-    "(the CLI answers 'internal error', exit 3)",
-    strict=True,
-)
 @pytest.mark.parametrize("depth", [60, 1000])
 def test_sql_analyser_survives_deep_nesting(depth: int) -> None:
     text = "SELECT " + "(" * depth + "1" + ")" * depth + " AS x"
@@ -183,11 +178,6 @@ def test_rules_loader_raises_only_project_errors(workdir: Path, data: bytes) -> 
 
 
 @pytest.mark.skipif(not rules_supported(), reason="needs rules/*.yaml support")
-@pytest.mark.xfail(
-    reason="BUG: checks/yamlnodes.py _Constructor.construct lets ValueError/ConstructorError/AttributeError "
-    "from yaml's constructors escape (`!!int abc`, a date like 2024-13-45, `!!python/name:x`)",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "value",
     [

@@ -89,17 +89,10 @@ def test_staged_and_stored_files_stay_inside_the_store(tmp_path: Path) -> None:
 
 # -- YAML ----------------------------------------------------------------------------------------
 
-YAML_BUG = (
-    "BUG: checks/yamlnodes.py _Constructor.construct lets yaml's ConstructorError escape (an unknown tag on a "
-    "scalar): nothing runs, but the CLI answers 'internal error', exit 3"
-)
 EVIL_YAML = [
     "asset: !!python/object/apply:os.system ['touch PWNED']\n",
     "asset: doubled\ncolumns:\n  v: {min: !!python/object/apply:os.system ['touch PWNED']}\n",
-    pytest.param(
-        "asset: !!python/name:os.system\n",
-        marks=pytest.mark.xfail(reason=YAML_BUG, strict=True),
-    ),
+    "asset: !!python/name:os.system\n",
     "asset: !!python/object/new:subprocess.Popen [['touch', 'PWNED']]\n",
 ]
 

@@ -65,11 +65,6 @@ def test_a_failed_python_asset_shows_its_own_frames_what_it_blocked_and_the_reru
     assert {a["name"]: a.get("blocked_by") for a in j.json["assets"]}["report_b"] == "report_a"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="report.render_text lists only the assets a failure blocks directly "
-    "(blocked_by == name), not those blocked through them; see the visibility report",
-)
 def test_a_failure_lists_everything_it_blocked_transitively(make_project, run_cli):
     root = make_project(PROJECT)
     r = run_cli(root, "build")
