@@ -81,6 +81,9 @@ class Auditor:
                 "schema": self.project.assets[asset].schema_model,
                 # checks that read other assets (references, sql) depend on their data too
                 "refs": {r: content_of.get(r) for r in self.references(asset)},
+                # freshness and "not in the future" depend on the clock: a cached verdict holds
+                # for the hour it was reached, then the rules are evaluated again
+                "clock": _hour() if rs is not None and rs.uses_clock else None,
             }
         )
 
@@ -137,3 +140,9 @@ class Auditor:
                 [c.to_json() for c in checks],
             )
         return Audit(checks, key, ok, True)
+
+
+def _hour() -> int:
+    import time
+
+    return int(time.time() // 3600)
