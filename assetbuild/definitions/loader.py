@@ -7,6 +7,7 @@ no asset file and imports neither sqlglot nor user code.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ def load_project(root: str | Path, environment: str | None = None) -> Project:
     for a in assets.values():
         if a.export:
             exports.setdefault(a.name, a.export)
+    _resolve_sql_case(assets)
     _validate(assets, checks, exports)
     upstream = {n: a.upstream for n, a in assets.items()}
     try:
@@ -199,6 +201,23 @@ def _python_assets(
         )
     checks = [PythonCheck(path=rel, **c) for c in payload["checks"]]
     return assets, checks
+
+
+def _resolve_sql_case(assets: dict[str, AssetDef]) -> None:
+    """DuckDB resolves table names case-insensitively, so `FROM Clean` reads asset `clean`."""
+    lower: dict[str, list[str]] = {}
+    for n in assets:
+        lower.setdefault(n.lower(), []).append(n)
+    for name, a in list(assets.items()):
+        if a.kind is not Kind.SQL or all(u in assets for u in a.upstream):
+            continue
+        fixed = tuple(
+            u if u in assets or len(lower.get(u.lower(), [])) != 1 else lower[u.lower()][0] for u in a.upstream
+        )
+        if fixed != a.upstream:
+            lines = a.metadata.get("upstream_lines", {})
+            metadata = {**a.metadata, "upstream_lines": {f: lines.get(u, 1) for f, u in zip(fixed, a.upstream, strict=True)}}
+            assets[name] = replace(a, upstream=tuple(dict.fromkeys(fixed)), metadata=metadata)
 
 
 def _dep_files(cache: FileCache) -> set[str]:

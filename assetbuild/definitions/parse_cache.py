@@ -17,7 +17,7 @@ from typing import Any
 from ..hashing import hash_file
 
 # Bump when fingerprinting or parse payloads change shape: every cached parse is then redone.
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 _RACY_NS = 2_000_000_000
 
 

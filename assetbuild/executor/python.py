@@ -32,12 +32,15 @@ class ModuleLoader:
         for p in (root / "assets", root):
             if str(p) not in sys.path:
                 sys.path.insert(0, str(p))
+        _forget_project_modules(root)
 
     def load(self, relpath: str) -> types.ModuleType:
         with _import_lock:
             if relpath in self.modules:
                 return self.modules[relpath]
             path = self.root / relpath
+            if str(path.parent) not in sys.path:
+                sys.path.insert(0, str(path.parent))  # so an asset imports the modules beside it
             mod_name = "assetbuild_project_" + relpath.removesuffix(".py").replace("/", "__").replace(
                 "-", "_"
             )
@@ -62,6 +65,26 @@ class ModuleLoader:
         if fn is None:
             raise AssetFailure(f"{relpath} has no function '{name}' at import time")
         return getattr(fn, "__wrapped_asset__", fn)
+
+
+def _forget_project_modules(root: Path) -> None:
+    """Drop the project's own modules from `sys.modules`, so that a long-lived process (a
+    notebook, a scheduler) running a new build imports the code as it is now on disk."""
+    own = Path(__file__).resolve().parents[1]
+    root_text = str(root.resolve())
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if not file:
+            continue
+        try:
+            resolved = str(Path(file).resolve())
+        except OSError:
+            continue
+        if not resolved.startswith(root_text + "/") or resolved.startswith(str(own) + "/"):
+            continue
+        if "site-packages" in resolved or resolved.startswith(str(Path(sys.prefix).resolve()) + "/"):
+            continue  # a virtualenv kept inside the project: installed libraries, not project code
+        del sys.modules[name]
 
 
 def run_python(asset: AssetDef, loader: ModuleLoader, inputs: dict[str, Path]) -> pl.DataFrame:

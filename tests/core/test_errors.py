@@ -144,12 +144,6 @@ def test_show_unknown_asset_exits_2(make_project, run_cli):
     assert "did you mean 'clean'?" in r.stderr
 
 
-@pytest.mark.xfail(
-    reason="BUG: the loader matches SQL table names to assets case-sensitively, but DuckDB resolves them "
-    "case-insensitively: `FROM Clean` is rejected (exit 2, \"did you mean 'clean'\") though the query is "
-    "valid and its fingerprint equals that of `FROM clean` (definitions/loader.py _validate)",
-    strict=True,
-)
 def test_sql_table_name_case_resolves_like_duckdb(make_project):
     from assetbuild.definitions.loader import load_project
 

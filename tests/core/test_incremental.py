@@ -215,12 +215,6 @@ def test_source_reader_options_are_part_of_the_key(make_project):
     assert second["clean"].status.value == "built"
 
 
-@pytest.mark.xfail(
-    reason="BUG: a Python asset in a subfolder of assets/ cannot import a module beside it at run time "
-    "(ModuleNotFoundError), although its fingerprint follows that module (executor/python.py puts only "
-    "assets/ and the project root on sys.path)",
-    strict=True,
-)
 def test_asset_in_subfolder_imports_its_sibling_module(make_project, run_cli):
     files = {k: v for k, v in PIPELINE.items() if k != "assets/clean.py"}
     files["assets/cleaning/clean.py"] = CLEAN.replace("LIMIT = 0\n", "from sibling import LIMIT\n")

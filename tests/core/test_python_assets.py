@@ -163,12 +163,6 @@ def test_wrong_return_type_fails_with_a_clear_message(make_project):
     assert "returned int" in a.reason and "assets/nothing.py:4" in a.reason
 
 
-@pytest.mark.xfail(
-    reason="BUG: an in-process build keeps a project module imported by an asset cached in sys.modules, "
-    "so after editing it a rebuild (and even --force) computes with the old code and stores it under "
-    "the new build key (executor/python.py ModuleLoader)",
-    strict=True,
-)
 def test_in_process_rebuild_sees_edited_local_module(make_project):
     files = dict(PIPELINE)
     files["assets/limits_inproc.py"] = "LIMIT = 0\n"
