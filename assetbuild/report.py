@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .results import AssetResult, BuildResult, Status
 
 _SYMBOL = {
@@ -83,7 +85,7 @@ def render_text(
     return "\n".join(lines)
 
 
-def _root_cause(name: str, blocked_by: dict[str, str | None]) -> str | None:
+def _root_cause(name: str, blocked_by: Mapping[str, str | None]) -> str | None:
     """The failed asset at the end of a chain of `blocked_by` links."""
     seen = set()
     while name in blocked_by and name not in seen:

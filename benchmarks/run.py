@@ -622,6 +622,12 @@ def render(ctx: dict[str, Any]) -> str:
             a(text)
             a("```")
             a("")
+    if ctx.get("errors"):
+        a("## Sections that failed in this run")
+        a("")
+        for e in ctx["errors"]:
+            a(f"- {e}")
+        a("")
     a(ANALYSIS_START)
     a(ctx.get("analysis") or "\n## Analysis\n\n(not written yet)\n")
     a(ANALYSIS_END)
@@ -800,6 +806,122 @@ def targets(ctx: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+# -- optional sections --------------------------------------------------------------------------------
+
+
+def _imports(ctx: dict[str, Any], cli: Cli, p: Path, n: int) -> None:
+    ctx["imports_n"] = n
+    synth.mutate(p, "comment")
+    after_edit = heavy_imports(cli, p, ("build",))
+    ctx["imports"] = {
+        "no-op `build`": heavy_imports(cli, p, ("build",)),
+        "no-op `build --format json`": heavy_imports(cli, p, ("build", "--format", "json")),
+        "`plan` (warm)": heavy_imports(cli, p, ("plan",)),
+        "`build` after a comment-only edit (a SQL file changed: sqlglot allowed)": after_edit,
+    }
+
+
+def _micro(
+    ctx: dict[str, Any],
+    args: argparse.Namespace,
+    cli: Cli,
+    work: Path,
+    projects: dict[int, Path],
+    qn: int | None,
+    sizes: list[int],
+    log: Callable[[str], None],
+) -> None:
+    ctx["micro_raw"] = mr = {}
+    log("micro-benchmarks ...")
+    mr["hash"] = micro.file_hashing(256 if args.quick else 1024, args.runs, work)
+    log(f"  hash_file {mr['hash']['variants']['assetbuild.hashing.hash_file']['gbps']:.1f} GB/s")
+    mr["content"] = micro.content_hashing(10_000_000, args.runs)
+    log(f"  content_hash 10M rows {mr['content']['parts']['assetbuild content_hash']['median']:.3f} s")
+    if qn:
+        mr["fingerprint"] = micro.fingerprints(projects[qn], 200 if args.quick else 500, args.runs)
+        mr["query"] = micro.query_alone(projects[qn], 50 if args.quick else 200, 3)
+        mr["query_n"] = qn
+        # per-asset overhead beyond the query, from the last cold run at that size
+        cold = ctx["results"].get((qn, "cold"))
+        info = cold.runs[-1].info if cold and cold.runs else None
+        if info and info["sql_durations"]:
+            ctx["per_asset"] = {
+                "asset_ms": statistics.median(info["sql_durations"]) * 1000,
+                "query_ms": mr["query"]["median"] * 1000,
+            }
+    mr["scheduler"] = micro.scheduler_overhead(max(sizes), args.runs)
+    mr["imports"] = micro.import_costs(str(cli.exe.parent / "python"), args.runs)
+    ctx["micro"] = micro_section(mr)
+
+
+def _memory(
+    ctx: dict[str, Any],
+    args: argparse.Namespace,
+    cli: Cli,
+    work: Path,
+    projects: dict[int, Path],
+    sizes: list[int],
+    log: Callable[[str], None],
+) -> None:
+    log(f"memory: source of {args.memory_rows:,} rows ...")
+    mp = memory_project(work, args.memory_rows)
+    mres = run_scenario(cli, args.memory_rows, mp, scenarios()["cold"], max(3, args.runs - 2), log)
+    asset, mib = largest_asset_mib(mp)
+    peak = max(r.rss_mib for r in mres.runs)
+    goal = 2 * mib + 200
+    res: dict[tuple[int, str], Result] = ctx["results"]
+    bench_peaks = {
+        n: max((r.rss_mib for (k, _), x in res.items() if k == n for r in x.runs), default=0) for n in sizes
+    }
+    bench_largest = {n: largest_asset_mib(p)[1] for n, p in projects.items()}
+    ctx["memory"] = [
+        f"Large-source project (`memory_project` in run.py): a {args.memory_rows:,}-row CSV source, a SQL filter, "
+        f"a Python projection, a SQL aggregate; cold `build -j 2`, {len(mres.runs)} runs: wall {fmt_range(mres)} s, "
+        f"peak RSS {peak:.0f} MiB; largest asset `{asset}` = {mib:.0f} MiB in memory (polars estimated_size); "
+        f"goal 2 × {mib:.0f} + 200 = {goal:.0f} MiB.",
+        "",
+        f"Bench projects (largest asset is `raw`, {bench_largest[sizes[0]]:.1f} MiB in memory): peak RSS over all "
+        "scenarios "
+        + ", ".join(f"N={n}: {bench_peaks[n]:.0f} MiB (goal {2 * bench_largest[n] + 200:.0f})" for n in sizes)
+        + ".",
+    ]
+    worst = max([peak - goal] + [bench_peaks[n] - (2 * bench_largest[n] + 200) for n in sizes])
+    ctx["memory_verdict"] = [
+        "peak RSS ≤ 2 × largest asset + 200 MB",
+        f"{args.memory_rows:,}-row source: ≤ {goal:.0f} MiB; bench: ≤ {2 * bench_largest[sizes[0]] + 200:.0f} MiB",
+        f"{peak:.0f} MiB; bench projects: " + ", ".join(f"{bench_peaks[n]:.0f}" for n in sizes) + " MiB",
+        verdict(worst <= 0),
+    ]
+
+
+def _profiles(
+    ctx: dict[str, Any],
+    args: argparse.Namespace,
+    cli: Cli,
+    projects: dict[int, Path],
+    qn: int,
+    sizes: list[int],
+) -> None:
+    p = projects[qn]
+    ctx["profiles"] = [(f"phases of a no-op `build`, N={qn}", phases_of(cli, p, ("build",), False))]
+    big = max(sizes)
+    if big != qn:
+        ctx["profiles"].append(
+            (f"phases of a no-op `build`, N={big}", phases_of(cli, projects[big], ("build",), False))
+        )
+    synth.mutate(p, "code")
+    ctx["profiles"].append(
+        (f"phases of `build` after the mid-DAG code edit, N={qn}", phases_of(cli, p, ("build",), True))
+    )
+    _wipe_store(p)
+    ctx["profiles"].append(
+        (f"phases of a cold `build -j 2`, N={qn}", phases_of(cli, p, ("build", "-j", "2"), True))
+    )
+    pyspy = args.py_spy or shutil.which("py-spy") or "/tmp/prof-venv/bin/py-spy"
+    if Path(pyspy).exists():
+        ctx["profiles"].append((f"py-spy of a cold `build -j 2`, N={qn}", pyspy_cold(pyspy, cli, p, 30)))
+
+
 # -- main -----------------------------------------------------------------------------------------------
 
 
@@ -890,6 +1012,16 @@ def main() -> int:
         "counts": {},
     }
     log(f"assetbuild benchmarks: sizes {sizes}, {args.runs} runs, work dir {work}")
+    ctx["errors"] = []
+
+    def guarded(name: str, fn: Callable[[], None]) -> None:
+        """An optional section that fails is reported, and the rest of the report still written."""
+        try:
+            fn()
+        except Exception as e:
+            log(f"  {name} failed: {type(e).__name__}: {e}")
+            ctx["errors"].append(f"{name}: {type(e).__name__}: {e}")
+
     try:
         source = work / "source.csv"
         synth.write_source(source)
@@ -907,88 +1039,22 @@ def main() -> int:
             for name in names:
                 ctx["results"][(n, name)] = run_scenario(cli, n, p, all_sc[name], args.runs, log)
             if n == imports_n:
-                ctx["imports_n"] = n
-                synth.mutate(p, "comment")
-                after_edit = heavy_imports(cli, p, ("build",))
-                ctx["imports"] = {
-                    "no-op `build`": heavy_imports(cli, p, ("build",)),
-                    "no-op `build --format json`": heavy_imports(cli, p, ("build", "--format", "json")),
-                    "`plan` (warm)": heavy_imports(cli, p, ("plan",)),
-                    "`build` after a comment-only edit (a SQL file changed: sqlglot allowed)": after_edit,
-                }
-
-        # per-asset overhead beyond the query, from the cold N=1000 (or largest <= 1000) run
+                guarded("imports", lambda p=p, n=n: _imports(ctx, cli, p, n))
         qn = max((n for n in sizes if n <= 1000), default=None)
         if not args.no_micro:
-            ctx["micro_raw"] = mr = {}
-            log("micro-benchmarks ...")
-            mr["hash"] = micro.file_hashing(256 if args.quick else 1024, args.runs, work)
-            log(f"  hash_file {mr['hash']['variants']['assetbuild.hashing.hash_file']['gbps']:.1f} GB/s")
-            mr["content"] = micro.content_hashing(10_000_000, args.runs)
-            log(
-                f"  content_hash 10M rows {mr['content']['parts']['assetbuild content_hash']['median']:.3f} s"
-            )
-            if qn:
-                mr["fingerprint"] = micro.fingerprints(projects[qn], 200 if args.quick else 500, args.runs)
-                mr["query"] = micro.query_alone(projects[qn], 50 if args.quick else 200, 3)
-                mr["query_n"] = qn
-                cold = ctx["results"].get((qn, "cold"))
-                info = cold.runs[-1].info if cold and cold.runs else None
-                if info:
-                    durs = info["sql_durations"]
-                    if durs:
-                        ctx["per_asset"] = {
-                            "asset_ms": statistics.median(durs) * 1000,
-                            "query_ms": mr["query"]["median"] * 1000,
-                        }
-            mr["scheduler"] = micro.scheduler_overhead(max(sizes), args.runs)
-            mr["imports"] = micro.import_costs(str(cli.exe.parent / "python"), args.runs)
-            ctx["micro"] = micro_section(mr)
-
+            guarded("micro-benchmarks", lambda: _micro(ctx, args, cli, work, projects, qn, sizes, log))
         if not args.no_memory:
-            log(f"memory: source of {args.memory_rows:,} rows ...")
-            mp = memory_project(work, args.memory_rows)
-            mres = run_scenario(cli, args.memory_rows, mp, all_sc["cold"], max(3, args.runs - 2), log)
-            asset, mib = largest_asset_mib(mp)
-            peak = max(r.rss_mib for r in mres.runs)
-            goal = 2 * mib + 200
-            bench_peaks = {
-                n: max(
-                    (r.rss_mib for (k, _), res in ctx["results"].items() if k == n for r in res.runs),
-                    default=0,
-                )
-                for n in sizes
-            }
-            bench_largest = {n: largest_asset_mib(p)[1] for n, p in projects.items()}
-            ctx["memory"] = [
-                f"Large-source project (`memory_project` in run.py): a {args.memory_rows:,}-row CSV source, a SQL filter, "
-                f"a Python projection, a SQL aggregate; cold `build -j 2`, {len(mres.runs)} runs: wall {fmt_range(mres)} s, "
-                f"peak RSS {peak:.0f} MiB; largest asset `{asset}` = {mib:.0f} MiB in memory (polars estimated_size); "
-                f"goal 2 × {mib:.0f} + 200 = {goal:.0f} MiB.",
-                "",
-                "Bench projects (largest asset is `raw`, ~"
-                + ", ".join(f"{bench_largest[n]:.1f} MiB" for n in sizes[:1])
-                + "): peak RSS over all scenarios "
-                + ", ".join(
-                    f"N={n}: {bench_peaks[n]:.0f} MiB (goal {2 * bench_largest[n] + 200:.0f})" for n in sizes
-                )
-                + ".",
-            ]
-            worst = max([peak - goal] + [bench_peaks[n] - (2 * bench_largest[n] + 200) for n in sizes])
-            ctx["memory_verdict"] = [
-                "peak RSS ≤ 2 × largest asset + 200 MB",
-                f"{args.memory_rows:,}-row source: ≤ {goal:.0f} MiB",
-                f"{peak:.0f} MiB; bench projects: "
-                + ", ".join(f"{bench_peaks[n]:.0f}" for n in sizes)
-                + " MiB",
-                verdict(worst <= 0),
-            ]
-
+            guarded("memory", lambda: _memory(ctx, args, cli, work, projects, sizes, log))
         venvs = peers.find_venvs()
         want_peers = args.peers == "yes" or (args.peers == "auto" and not args.quick)
         if venvs and want_peers and 100 in sizes:
             log(f"peers from {venvs} (N=100, same session) ...")
-            ctx["live_peers"] = peers.run_live(venvs, 100, source, work, max(3, args.runs - 2), log)
+            guarded(
+                "peers",
+                lambda: ctx.update(
+                    live_peers=peers.run_live(venvs, 100, source, work, max(3, args.runs - 2), log)
+                ),
+            )
         else:
             ctx["peer_note"] = (
                 "--quick"
@@ -997,34 +1063,9 @@ def main() -> int:
                 if venvs
                 else "no peer virtualenvs in $VENVS, ~/peers-venvs or /tmp/peers-venvs"
             )
-
         if args.profile and qn:
             log("profiles ...")
-            p = projects[qn]
-            ctx["profiles"] = [
-                (f"phases of a no-op `build`, N={qn}", phases_of(cli, p, ("build",), False)),
-            ]
-            big = max(sizes)
-            if big != qn:
-                ctx["profiles"].append(
-                    (f"phases of a no-op `build`, N={big}", phases_of(cli, projects[big], ("build",), False))
-                )
-            synth.mutate(p, "code")
-            ctx["profiles"].append(
-                (
-                    f"phases of `build` after the mid-DAG code edit, N={qn}",
-                    phases_of(cli, p, ("build",), True),
-                )
-            )
-            _wipe_store(p)
-            ctx["profiles"].append(
-                (f"phases of a cold `build -j 2`, N={qn}", phases_of(cli, p, ("build", "-j", "2"), True))
-            )
-            pyspy = args.py_spy or shutil.which("py-spy") or "/tmp/prof-venv/bin/py-spy"
-            if Path(pyspy).exists():
-                ctx["profiles"].append(
-                    (f"py-spy of a cold `build -j 2`, N={qn}", pyspy_cold(pyspy, cli, projects[qn], 30))
-                )
+            guarded("profiles", lambda: _profiles(ctx, args, cli, projects, qn, sizes))
     finally:
         cli.close()
         if not args.keep and args.workdir is None:

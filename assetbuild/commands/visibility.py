@@ -46,7 +46,11 @@ def report(project_dir: str, output: str | None, fmt: str) -> None:
         if fmt == "json":
             _emit_json(info)
         else:
-            states = ", ".join(f"{n} {s.replace('_', ' ')}" for s, n in sorted(info["states"].items()))
+            from ..html_report import STATES
+
+            states = ", ".join(
+                f"{info['states'][s]} {label}" for s, (label, _) in STATES.items() if s in info["states"]
+            )
             click.echo(f"wrote {info['path']} ({info['assets']} assets: {states})")
         return 0
 

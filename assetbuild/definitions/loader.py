@@ -35,17 +35,23 @@ def load_project(root: str | Path, environment: str | None = None) -> Project:
     assets: dict[str, AssetDef] = {}
     checks: dict[str, list[PythonCheck]] = {}
     files: dict[str, tuple[SourceFile, ...]] = {}
+    lowered: dict[str, str] = {}  # lower-case name -> name
 
     def add(asset: AssetDef) -> None:
-        if asset.name in assets:
-            other = assets[asset.name]
+        # DuckDB (SQL assets, the warehouse, `query`) does not tell `Total` from `total`
+        other = assets.get(lowered.get(asset.name.lower(), ""))
+        if other is not None:
+            same = other.name == asset.name
             raise ProjectError(
-                f"duplicate asset name '{asset.name}' (also defined at {other.path}:{other.line})",
+                f"duplicate asset name '{asset.name}' (also defined at {other.path}:{other.line}"
+                + ("" if same else f" as '{other.name}': names that differ only in case are the same in SQL")
+                + ")",
                 asset.path,
                 asset.line,
                 hint="rename one of them: asset names are unique across sources, SQL and Python",
             )
         assets[asset.name] = asset
+        lowered[asset.name.lower()] = asset.name
 
     for src in config.sources.values():
         add(source_asset(src))

@@ -153,6 +153,9 @@ CASES: dict[str, Case] = {
         r"assets/a2\.py:7",
         also="duplicate",
     ),
+    "duplicate_names_differing_in_case": Case(
+        py("@asset()\ndef S03(s01):\n    return s01\n"), 2, r"assets/(bad\.py:7|s03\.sql:1)", also="duplicate"
+    ),
     "cycle": Case(
         {"assets/cyc_a.sql": "SELECT * FROM cyc_b\n", "assets/cyc_b.sql": "SELECT * FROM cyc_a\n"},
         2,

@@ -218,6 +218,8 @@ def test_secrets_never_appear_in_cli_output(tmp_path: Path, scenario: str) -> No
         ("history", "doubled"),
         ("report", "-o", str(tmp_path / "report.html")),
         ("build", "nope"),  # an error path
+        ("lineage", "push", "--timeout", "0.5"),  # the backend is down: exit 1, saying where it tried
+        ("lineage", "doubled", "--format", "json"),
     ):
         r = subprocess.run(
             [*CLI, "--project", str(root), *args],

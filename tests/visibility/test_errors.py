@@ -6,8 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 import assetbuild
 
 PACKAGE = str(Path(assetbuild.__file__).resolve().parent)
