@@ -211,7 +211,9 @@ class Builder:
 
     def _deps(self, name: str, upstream: dict[str, tuple[str, ...]]) -> list[str]:
         """Upstream, plus assets its checks read (unless that would make a cycle)."""
-        refs = [r for r in self.auditor.references(name) if r in upstream and name not in closure([r], upstream)]
+        refs = [
+            r for r in self.auditor.references(name) if r in upstream and name not in closure([r], upstream)
+        ]
         return list(upstream[name]) + refs
 
     def _blocked(self, name: str, by: str) -> AssetResult:
@@ -357,7 +359,13 @@ class Builder:
         elapsed = time.perf_counter() - t0
         if not audit.passed:
             rejected = self._result(
-                a, Status.CHECK_FAILED, decision.reason + "; fails its checks (not published)", mat, audit, key, elapsed
+                a,
+                Status.CHECK_FAILED,
+                decision.reason + "; fails its checks (not published)",
+                mat,
+                audit,
+                key,
+                elapsed,
             )
             self.listeners.asset_finished(info, rejected, None)
             return rejected

@@ -130,7 +130,11 @@ def build(
         else:
             from .report import render_text
 
-            click.echo(render_text(result, verbose=verbose, quiet=quiet, list_assets=dry_run))
+            click.echo(
+                render_text(
+                    result, verbose=verbose, quiet=quiet, list_assets=dry_run, project_dir=project_dir
+                )
+            )
         return 0 if result.ok else 1
 
     _run(fmt, action)
@@ -292,13 +296,27 @@ def query(project_dir: str, sql: str, fmt: str, limit: int) -> None:
 @click.option("--columns", is_flag=True, help="show column-level lineage (SQL assets)")
 @click.option("--upstream", "direction", flag_value="upstream", help="only what the asset reads from")
 @click.option("--downstream", "direction", flag_value="downstream", help="only what reads the asset")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "mermaid", "dot"]), default="text",
-              show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "mermaid", "dot"]),
+    default="text",
+    show_default=True,
+)
 @click.option("--url", default=None, help="with `push`: the lineage backend to deliver to (e.g. Marquez)")
-@click.option("--timeout", type=float, default=5.0, show_default=True, help="with `push`: seconds per request")
+@click.option(
+    "--timeout", type=float, default=5.0, show_default=True, help="with `push`: seconds per request"
+)
 @click.pass_obj
-def lineage(project_dir: str, target: str | None, columns: bool, direction: str | None, fmt: str,
-            url: str | None, timeout: float) -> None:
+def lineage(
+    project_dir: str,
+    target: str | None,
+    columns: bool,
+    direction: str | None,
+    fmt: str,
+    url: str | None,
+    timeout: float,
+) -> None:
     """Table and column lineage from the project itself: `lineage [ASSET]`.
 
     `lineage push [--url URL]` delivers OpenLineage events waiting in the outbox (exit 1 while the
@@ -313,14 +331,15 @@ def lineage(project_dir: str, target: str | None, columns: bool, direction: str 
 
             outcome = push(project, url=url, timeout=timeout)
             if fmt == "json":
-                _emit_json({"delivered": outcome.delivered, "pending": outcome.pending, "error": outcome.error})
+                _emit_json(
+                    {"delivered": outcome.delivered, "pending": outcome.pending, "error": outcome.error}
+                )
             else:
                 click.echo(f"delivered {outcome.delivered} events; {outcome.pending} pending")
                 if outcome.error:
                     click.echo(f"error: {outcome.error}", err=True)
             return 1 if outcome.error or outcome.pending else 0
         from .lineage import lineage_view
-
         from .trace.state import State
 
         state = State.open(project.store_dir, readonly=True)
@@ -332,8 +351,14 @@ def lineage(project_dir: str, target: str | None, columns: bool, direction: str 
             return {u: schemas[u] for u in project.assets[name].upstream if u in schemas}
 
         click.echo(
-            lineage_view(project, target, columns=columns, direction=direction or "both", fmt=fmt,
-                         upstream_schemas_of=upstream_schemas_of)
+            lineage_view(
+                project,
+                target,
+                columns=columns,
+                direction=direction or "both",
+                fmt=fmt,
+                upstream_schemas_of=upstream_schemas_of,
+            )
         )
         return 0
 

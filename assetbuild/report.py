@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 
 from .results import AssetResult, BuildResult, Status
@@ -58,7 +59,11 @@ def summary_line(result: BuildResult) -> str:
 
 
 def render_text(
-    result: BuildResult, verbose: bool = False, quiet: bool = False, list_assets: bool = True
+    result: BuildResult,
+    verbose: bool = False,
+    quiet: bool = False,
+    list_assets: bool = True,
+    project_dir: str = ".",
 ) -> str:
     lines = []
     if list_assets and not quiet:
@@ -74,8 +79,9 @@ def render_text(
                 f"  '{a.name}' blocked: {', '.join(blocked[:10])}" + (" ..." if len(blocked) > 10 else "")
             )
     if failed:
+        where = "" if project_dir in (".", "") else f"--project {shlex.quote(project_dir)} "
         lines.append(
-            f"  rerun just that part: assetbuild build {' '.join('+' + a.name + '+' for a in failed)}"
+            f"  rerun just that part: assetbuild {where}build {' '.join('+' + a.name + '+' for a in failed)}"
         )
     for w in result.warnings:
         lines.append(f"  warning: {w}")

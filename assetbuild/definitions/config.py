@@ -18,7 +18,9 @@ CONFIG_FILE = "assetbuild.toml"
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z, not $: "x\n" is no name
 # Asset names become parts of file names (staged objects), which most file systems cap at 255 bytes.
 MAX_NAME_LENGTH = 128
-NAME_HINT = f"use letters, digits and underscores, starting with a letter; at most {MAX_NAME_LENGTH} characters"
+NAME_HINT = (
+    f"use letters, digits and underscores, starting with a letter; at most {MAX_NAME_LENGTH} characters"
+)
 
 
 def is_valid_name(name: str) -> bool:
@@ -80,13 +82,17 @@ def load_config(root: Path) -> Config:
     _check_keys(project, _PROJECT_KEYS, lines, "project")
     name = project.get("name", _default_name(root))
     if not isinstance(name, str) or not name.strip():
-        raise ProjectError("[project] name must be a non-empty string", CONFIG_FILE, _find_line(lines, "name"))
+        raise ProjectError(
+            "[project] name must be a non-empty string", CONFIG_FILE, _find_line(lines, "name")
+        )
     sources = {}
     for src_name, spec in _table(data, "sources", lines).items():
         sources[src_name] = _source(src_name, spec, lines)
     exports = _table(data, "exports", lines)
     for asset, target in exports.items():
-        if not isinstance(target, str) and not (isinstance(target, dict) and isinstance(target.get("path"), str)):
+        if not isinstance(target, str) and not (
+            isinstance(target, dict) and isinstance(target.get("path"), str)
+        ):
             raise ProjectError(
                 f"export of '{asset}' must be a path string or a table with a path",
                 CONFIG_FILE,
@@ -186,7 +192,9 @@ def _table(data: dict[str, Any], key: str, lines: list[str]) -> dict[str, Any]:
     return value
 
 
-def _check_keys(table: dict[str, Any], allowed: tuple[str, ...], lines: list[str], section: str | None) -> None:
+def _check_keys(
+    table: dict[str, Any], allowed: tuple[str, ...], lines: list[str], section: str | None
+) -> None:
     for key in table:
         if key not in allowed:
             where = f"[{section}]" if section else "the top level"

@@ -24,7 +24,9 @@ ASSETS_DIR = "assets"
 def load_project(root: str | Path, environment: str | None = None) -> Project:
     root = Path(root).resolve()
     if not root.is_dir():
-        raise ProjectError(f"project folder not found: {root}", hint="pass --project DIR or cd into the project")
+        raise ProjectError(
+            f"project folder not found: {root}", hint="pass --project DIR or cd into the project"
+        )
     config = load_config(root)
     if not (root / CONFIG_FILE).exists() and not (root / ASSETS_DIR).is_dir():
         raise ProjectError(
@@ -132,7 +134,10 @@ def _sql_asset(root: Path, path: Path, rel: str, cache: FileCache) -> AssetDef:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as e:
             raise ProjectError(
-                f"not valid UTF-8 (byte {e.start})", rel, raw.count(b"\n", 0, e.start) + 1, hint="save as UTF-8"
+                f"not valid UTF-8 (byte {e.start})",
+                rel,
+                raw.count(b"\n", 0, e.start) + 1,
+                hint="save as UTF-8",
             ) from None
         info = analyze_sql(text, rel)
         payload = {"upstream": [list(u) for u in info.upstream], "fingerprint": info.fingerprint, "sql": text}
@@ -218,11 +223,15 @@ def _resolve_sql_case(assets: dict[str, AssetDef]) -> None:
         if a.kind is not Kind.SQL or all(u in assets for u in a.upstream):
             continue
         fixed = tuple(
-            u if u in assets or len(lower.get(u.lower(), [])) != 1 else lower[u.lower()][0] for u in a.upstream
+            u if u in assets or len(lower.get(u.lower(), [])) != 1 else lower[u.lower()][0]
+            for u in a.upstream
         )
         if fixed != a.upstream:
             lines = a.metadata.get("upstream_lines", {})
-            metadata = {**a.metadata, "upstream_lines": {f: lines.get(u, 1) for f, u in zip(fixed, a.upstream, strict=True)}}
+            metadata = {
+                **a.metadata,
+                "upstream_lines": {f: lines.get(u, 1) for f, u in zip(fixed, a.upstream, strict=True)},
+            }
             assets[name] = replace(a, upstream=tuple(dict.fromkeys(fixed)), metadata=metadata)
 
 
@@ -230,7 +239,9 @@ def _dep_files(cache: FileCache) -> set[str]:
     return {d for entry in cache.parsed.values() for d in entry.get("deps", {})}
 
 
-def _validate(assets: dict[str, AssetDef], checks: dict[str, list[PythonCheck]], exports: dict[str, Any]) -> None:
+def _validate(
+    assets: dict[str, AssetDef], checks: dict[str, list[PythonCheck]], exports: dict[str, Any]
+) -> None:
     names = sorted(assets)
     for a in assets.values():
         for up in a.upstream:
@@ -247,7 +258,10 @@ def _validate(assets: dict[str, AssetDef], checks: dict[str, list[PythonCheck]],
         if asset not in assets:
             c = cs[0]
             raise ProjectError(
-                f"@check '{c.name}' is for unknown asset '{asset}'", c.path, c.line, hint=did_you_mean(asset, names)
+                f"@check '{c.name}' is for unknown asset '{asset}'",
+                c.path,
+                c.line,
+                hint=did_you_mean(asset, names),
             )
     for asset, target in exports.items():
         if asset not in assets:
@@ -275,4 +289,3 @@ def _identifier(name: str) -> str:
     fixed = re.sub(r"[^A-Za-z0-9_]", "_", name)  # ASCII only, like NAME_RE
     fixed = fixed if NAME_RE.match(fixed) else f"_{fixed}"
     return fixed[:MAX_NAME_LENGTH]
-

@@ -12,8 +12,15 @@ from .config import CONFIG_FILE, SourceConfig
 from .model import AssetDef, Kind, SourceFile
 from .parse_cache import FileCache
 
-_SUFFIX_FORMATS = {".csv": "csv", ".tsv": "csv", ".parquet": "parquet", ".pq": "parquet", ".ndjson": "ndjson",
-                   ".jsonl": "ndjson", ".json": "json"}
+_SUFFIX_FORMATS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".ndjson": "ndjson",
+    ".jsonl": "ndjson",
+    ".json": "json",
+}
 
 
 def source_asset(cfg: SourceConfig) -> AssetDef:

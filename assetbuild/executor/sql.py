@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from pathlib import Path
 
@@ -35,7 +36,9 @@ class SqlEngine:
                     literal = str(path).replace("'", "''")
                     cur.execute(f"CREATE TEMP VIEW \"{name}\" AS SELECT * FROM read_parquet('{literal}')")
                 relation = cur.sql(asset.sql)
-                huge = [n for n, t in zip(relation.columns, relation.types, strict=True) if str(t) == "HUGEINT"]
+                huge = [
+                    n for n, t in zip(relation.columns, relation.types, strict=True) if str(t) == "HUGEINT"
+                ]
                 return _narrow_hugeint(relation.pl(), huge)
             except self._duckdb.Error as e:
                 raise AssetFailure(f"{asset.path}: DuckDB error: {_first_lines(str(e))}") from None
@@ -54,10 +57,9 @@ def _narrow_hugeint(df: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
     narrow such columns to Int64 when every value fits, so `sum(int)` stays an integer."""
     casts = []
     for name in columns:
-        try:
+        # a value beyond 64 bits fails the strict cast: keep the exact decimal then
+        with contextlib.suppress(Exception):
             casts.append(df.get_column(name).cast(pl.Int64, strict=True))
-        except Exception:
-            pass  # a value beyond 64 bits: keep the exact decimal
     return df.with_columns(casts) if casts else df
 
 

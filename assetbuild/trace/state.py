@@ -249,7 +249,9 @@ class State:
 
     def checks(self, check_key: str) -> tuple[bool, list[dict[str, Any]]] | None:
         with self._lock:
-            row = self.conn.execute("SELECT passed, results FROM checks WHERE check_key = ?", (check_key,)).fetchone()
+            row = self.conn.execute(
+                "SELECT passed, results FROM checks WHERE check_key = ?", (check_key,)
+            ).fetchone()
         return (bool(row[0]), json.loads(row[1])) if row else None
 
     def asset_runs(self, asset: str, limit: int = 50) -> list[dict[str, Any]]:
@@ -259,8 +261,18 @@ class State:
                 "finished_at FROM asset_runs WHERE asset = ? ORDER BY finished_at DESC LIMIT ?",
                 (asset, limit),
             ).fetchall()
-        keys = ("run_id", "status", "reason", "duration_s", "error", "build_key", "content_hash", "rows",
-                "checks", "finished_at")
+        keys = (
+            "run_id",
+            "status",
+            "reason",
+            "duration_s",
+            "error",
+            "build_key",
+            "content_hash",
+            "rows",
+            "checks",
+            "finished_at",
+        )
         out = []
         for r in rows:
             d = dict(zip(keys, r, strict=True))
@@ -299,13 +311,38 @@ class State:
             cur = self.conn.execute(
                 "INSERT INTO materializations (asset, build_key, content_hash, rows, object, object_size, "
                 "file_hash, schema, run_id, created_at, quarantined, key_parts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (asset, build_key, content_hash, rows, obj, object_size, file_hash, json.dumps(schema), run_id,
-                 now, int(quarantined), json.dumps(key_parts)),
+                (
+                    asset,
+                    build_key,
+                    content_hash,
+                    rows,
+                    obj,
+                    object_size,
+                    file_hash,
+                    json.dumps(schema),
+                    run_id,
+                    now,
+                    int(quarantined),
+                    json.dumps(key_parts),
+                ),
             )
             mid = cur.lastrowid
         assert mid is not None
-        return Materialization(mid, asset, build_key, content_hash, rows, obj, object_size, file_hash, schema,
-                               run_id, now, quarantined, key_parts)
+        return Materialization(
+            mid,
+            asset,
+            build_key,
+            content_hash,
+            rows,
+            obj,
+            object_size,
+            file_hash,
+            schema,
+            run_id,
+            now,
+            quarantined,
+            key_parts,
+        )
 
     def publish(self, env: str, asset: str, mat_id: int, check_key: str | None, passed: bool = True) -> None:
         """Point `current` at a materialization (one transaction) and clear its quarantine mark."""
@@ -327,15 +364,31 @@ class State:
 
     def drop_current(self, env: str, assets: Iterable[str]) -> None:
         with self._lock, self.transaction():
-            self.conn.executemany("DELETE FROM current WHERE env = ? AND asset = ?", [(env, a) for a in assets])
+            self.conn.executemany(
+                "DELETE FROM current WHERE env = ? AND asset = ?", [(env, a) for a in assets]
+            )
 
     def put_checks(
-        self, check_key: str, asset: str, content_hash: str, rules_fp: str, passed: bool, results: list[dict[str, Any]]
+        self,
+        check_key: str,
+        asset: str,
+        content_hash: str,
+        rules_fp: str,
+        passed: bool,
+        results: list[dict[str, Any]],
     ) -> None:
         with self._lock, self.transaction():
             self.conn.execute(
                 "INSERT OR REPLACE INTO checks VALUES (?,?,?,?,?,?,?)",
-                (check_key, asset, content_hash, rules_fp, int(passed), json.dumps(results, default=str), time.time()),
+                (
+                    check_key,
+                    asset,
+                    content_hash,
+                    rules_fp,
+                    int(passed),
+                    json.dumps(results, default=str),
+                    time.time(),
+                ),
             )
 
     def start_run(self, run_id: str, command: str, env: str) -> None:
@@ -345,7 +398,9 @@ class State:
                 (run_id, command, env, time.time()),
             )
 
-    def finish_run(self, run_id: str, status: str, summary: dict[str, int], asset_rows: list[tuple[Any, ...]]) -> None:
+    def finish_run(
+        self, run_id: str, status: str, summary: dict[str, int], asset_rows: list[tuple[Any, ...]]
+    ) -> None:
         """Close a run and record one row per asset (status, reason, duration, error) in one transaction."""
         now = time.time()
         with self._lock, self.transaction():
