@@ -126,7 +126,7 @@ class Node:
     def value(self) -> Any:
         try:
             return self._constructor.construct(self.raw)
-        except (yaml.YAMLError, ValueError, TypeError, AttributeError, OverflowError) as e:
+        except Exception as e:  # yaml's constructors raise many kinds (ValueError, IndexError, ...)
             # yaml's constructors raise plain ValueError for e.g. a date like 2024-13-45, and
             # ConstructorError for tags a safe loader refuses (`!!python/name:...`)
             problem = getattr(e, "problem", None) or str(e).splitlines()[0]

@@ -187,15 +187,9 @@ def test_rules_loader_raises_only_project_errors(workdir: Path, data: bytes) -> 
     _load_rules_text(workdir, data)
 
 
-YAML_TAG_BUG = (
-    "BUG: checks/yamlnodes.py Node.value converts only YAMLError/ValueError/TypeError/AttributeError/"
-    "OverflowError; yaml's int/float/bool constructors raise IndexError/KeyError on an empty tagged "
-    "scalar (`!!int`, `!!bool`), an internal error at the CLI"
-)
 
 
 @pytest.mark.skipif(not rules_supported(), reason="needs rules/*.yaml support")
-@pytest.mark.xfail(reason=YAML_TAG_BUG, strict=True)
 @FUZZ
 @given(data=_joined(YAML_TOKENS + YAML_TAG_TOKENS, max_size=50).map(str.encode))
 def test_rules_loader_with_yaml_tags_raises_only_project_errors(workdir: Path, data: bytes) -> None:
@@ -212,9 +206,9 @@ def test_rules_loader_with_yaml_tags_raises_only_project_errors(workdir: Path, d
         "2024-13-45",
         "2024-01-01 25:00:00",
         "!!python/name:os.system ",
-        pytest.param("!!int ", marks=pytest.mark.xfail(reason=YAML_TAG_BUG, strict=True)),
-        pytest.param("!!float ", marks=pytest.mark.xfail(reason=YAML_TAG_BUG, strict=True)),
-        pytest.param("!!bool ", marks=pytest.mark.xfail(reason=YAML_TAG_BUG, strict=True)),
+        "!!int ",
+        "!!float ",
+        "!!bool ",
     ],
 )
 def test_rules_loader_rejects_values_yaml_cannot_construct(workdir: Path, value: str) -> None:
