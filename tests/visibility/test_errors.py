@@ -54,7 +54,8 @@ def test_a_failed_python_asset_shows_its_own_frames_what_it_blocked_and_the_reru
     assert PACKAGE not in out and "Traceback (most recent call last)" not in out
     # what it blocked, and how to rerun just that part
     assert re.search(r"'scored' blocked: report_a\b", r.stdout), r.stdout
-    assert "rerun just that part: assetbuild build +scored+" in r.stdout
+    # run from another folder, the command names the project
+    assert f"rerun just that part: assetbuild --project {root} build +scored+" in r.stdout
     assert re.search(r"built\s+fine", r.stderr)  # the unrelated branch still built
     # the same in JSON
     j = run_cli(root, "build", "--format", "json")
@@ -72,14 +73,15 @@ def test_a_failure_lists_everything_it_blocked_transitively(make_project, run_cl
 def test_the_rerun_command_runs_just_that_part(make_project, run_cli):
     root = make_project(PROJECT)
     first = run_cli(root, "build")
-    rerun = re.search(r"rerun just that part: (assetbuild build .+)", first.stdout)
+    rerun = re.search(r"rerun just that part: (assetbuild --project \S+ build .+)", first.stdout)
     assert rerun, first
     (root / "assets" / "model.py").write_text(
         (root / "assets" / "model.py")
         .read_text()
         .replace('raise ZeroDivisionError("no rows to divide by in _divisor")', "return 2")
     )
-    args = rerun.group(1).split()[2:]
+    assert rerun.group(1).split()[2] == str(root)
+    args = rerun.group(1).split()[4:]
     again = run_cli(root, "build", "--format", "json", *args)
     assert again.code == 0, again
     assert {a["name"]: a["status"] for a in again.json["assets"]} == {
@@ -95,5 +97,7 @@ def test_a_failed_sql_asset_names_its_file(make_project, run_cli):
     r = run_cli(root, "build", "fine")
     assert r.code == 1, r
     assert "assets/fine.sql" in r.stderr and "no_such_column" in r.stderr
-    assert "rerun just that part: assetbuild build +fine+" in r.stdout
+    assert f"rerun just that part: assetbuild --project {root} build +fine+" in r.stdout
+    inside = run_cli(None, "build", "fine", cwd=root)  # run inside the project: no --project needed
+    assert "rerun just that part: assetbuild build +fine+" in inside.stdout, inside
     assert PACKAGE not in r.stdout + r.stderr

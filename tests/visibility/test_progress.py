@@ -62,7 +62,7 @@ def test_plain_lines_when_not_a_terminal(mixed, run_cli):
     # the error is printed once, below its asset; the summary and what to rerun go to stdout
     assert r.stderr.count("the broken asset exploded") == 1
     assert "total.min failed on 1 rows" in r.stderr
-    rerun = re.search(r"rerun just that part: assetbuild build (.*)", r.stdout)
+    rerun = re.search(r"rerun just that part: assetbuild (?:--project \S+ )?build (.*)", r.stdout)
     assert rerun and sorted(rerun.group(1).split()) == ["+broken+", "+totals+"], r.stdout
     assert (
         r.stdout.strip().splitlines()[-1].startswith("FAILED: 4 built, 1 failed, 1 check_failed, 2 blocked")
