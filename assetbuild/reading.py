@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,17 @@ def query(project_dir: str | Path, sql: str) -> pl.DataFrame:
         try:
             return conn.sql(sql).pl()
         except duckdb.Error as e:
-            raise ProjectError(f"query failed: {str(e).strip().splitlines()[0]}") from None
+            missing = re.search(r"Table with name (\S+) does not exist", str(e))
+            hint = _unknown_table_hint(project_dir, missing.group(1), objects) if missing else None
+            raise ProjectError(f"query failed: {str(e).strip().splitlines()[0]}", hint=hint) from None
     finally:
         conn.close()
+
+
+def _unknown_table_hint(project_dir: str | Path, table: str, objects: dict[str, Path]) -> str:
+    """What to say when the query names a table that is not a current asset."""
+    if table in load_project(project_dir).assets:
+        return f"'{table}' has not been built yet; run `assetbuild build +{table}`"
+    return did_you_mean(table, objects) or (
+        f"the tables are the current assets: {', '.join(sorted(objects)[:20]) or '(none built yet)'}"
+    )

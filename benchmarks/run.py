@@ -283,20 +283,28 @@ def run_scenario(
     return res
 
 
-def heavy_imports(cli: Cli, project: Path, args: tuple[str, ...]) -> tuple[list[str], float, int]:
-    """Heavy modules imported by one run, its total import time (s) and module count (-X importtime)."""
+def heavy_imports(cli: Cli, project: Path, args: tuple[str, ...]) -> tuple[list[str], float, int, float]:
+    """One run under -X importtime: the heavy packages it imported, its total import time (s), the
+    number of modules, and the time spent importing the heavy packages (their outermost imports)."""
     cli.run(project, *args, python_flags=("-X", "importtime"))
     mods = []
     total = 0.0
+    heavy_s: dict[str, float] = {}
     for line in cli.last_stderr.splitlines():
         if line.startswith("import time:") and "|" in line:
             parts = line.split("|")
             mod = parts[-1].rstrip()
-            mods.append(mod.strip())
-            if not mod.startswith("  ") and parts[1].strip().isdigit():
-                total += int(parts[1]) / 1e6
-    heavy = sorted({m for m in mods if m.split(".")[0] in HEAVY})
-    return sorted({h.split(".")[0] for h in heavy}), total, len(mods)
+            name = mod.strip()
+            mods.append(name)
+            if not parts[1].strip().isdigit():
+                continue
+            cumulative = int(parts[1]) / 1e6
+            if not mod.startswith("  "):
+                total += cumulative
+            if name in HEAVY:  # the package itself; its outermost import has the largest cumulative
+                heavy_s[name] = max(heavy_s.get(name, 0.0), cumulative)
+    heavy = sorted({m.split(".")[0] for m in mods if m.split(".")[0] in HEAVY})
+    return heavy, total, len(mods), sum(heavy_s.values())
 
 
 # -- memory ---------------------------------------------------------------------------------------
@@ -513,7 +521,9 @@ def render(ctx: dict[str, Any]) -> str:
         "Projects: the DAG of `../shared/peers/gen.py` (see `benchmarks/synth.py`): source `raw` = 100k-row CSV "
         "(4 MB); N derived assets in 10 layers; 9/10 SQL files, 1/10 Python (polars) assets in one module per layer. "
         'Executed = assets with status `built` in the last run\'s JSON; "minimal" = what early cutoff must run; '
-        '"graph" = the changed asset plus all its descendants (what dbt/SQLMesh/Dagster re-run).'
+        '"graph" = the changed asset plus all its descendants (what dbt/SQLMesh/Dagster re-run). '
+        '"wall − Σ executed durations" = what a build spent outside its assets\' own `duration_s`: start-up, '
+        "parsing, deciding, importing polars/duckdb (before an asset's clock starts), the warehouse, the trace."
     )
     a("")
     for n in ctx["sizes"]:
@@ -557,10 +567,10 @@ def render(ctx: dict[str, Any]) -> str:
     if ctx.get("imports"):
         a(f"### What the no-op path imports (`python -X importtime`, N = {ctx['imports_n']})")
         a("")
-        a("| command | heavy modules imported | modules | import time s |")
-        a("| --- | --- | --- | --- |")
-        for label, (heavy, total, count) in ctx["imports"].items():
-            a(f"| {label} | {', '.join(heavy) or 'none'} | {count} | {total:.3f} |")
+        a("| command | heavy modules imported | modules | import time s | of which heavy packages s |")
+        a("| --- | --- | --- | --- | --- |")
+        for label, (heavy, total, count, heavy_s) in ctx["imports"].items():
+            a(f"| {label} | {', '.join(heavy) or 'none'} | {count} | {total:.3f} | {heavy_s:.3f} |")
         a("")
     a("## Against the peers")
     a("")
@@ -723,7 +733,7 @@ def targets(ctx: dict[str, Any]) -> list[list[str]]:
             ]
         )
     if ctx.get("imports"):
-        bad = {k: h for k, (h, _, _) in ctx["imports"].items() if "comment" not in k and h}
+        bad = {k: h for k, (h, *_) in ctx["imports"].items() if "no-op" in k or "plan" in k if h}
         rows.append(
             [
                 "no-op `build`/`plan` import none of polars, duckdb, pandera, pyarrow, openlineage, sqlglot",
@@ -739,7 +749,12 @@ def targets(ctx: dict[str, Any]) -> list[list[str]]:
             [
                 "one edited asset, 1,000 assets: decision overhead",
                 "≤ 0.3 s + the assets' work",
-                f"wall {fmt_s(r.median())} s − Σ duration of the {r.executed()[-1]} executed = {ov:.3f} s",
+                f"wall {fmt_s(r.median())} s − Σ duration of the {r.executed()[-1]} executed = {ov:.3f} s"
+                + (
+                    f" (of which importing {', '.join(imp[0])}: {imp[3]:.3f} s, under -X importtime)"
+                    if (imp := ctx.get("imports", {}).get("`build` after the mid-DAG code edit (assets run)"))
+                    else ""
+                ),
                 verdict(ov <= 0.3),
             ]
         )
@@ -812,12 +827,15 @@ def targets(ctx: dict[str, Any]) -> list[list[str]]:
 def _imports(ctx: dict[str, Any], cli: Cli, p: Path, n: int) -> None:
     ctx["imports_n"] = n
     synth.mutate(p, "comment")
-    after_edit = heavy_imports(cli, p, ("build",))
+    after_comment = heavy_imports(cli, p, ("build",))
+    synth.mutate(p, "code")
+    after_code = heavy_imports(cli, p, ("build",))
     ctx["imports"] = {
         "no-op `build`": heavy_imports(cli, p, ("build",)),
         "no-op `build --format json`": heavy_imports(cli, p, ("build", "--format", "json")),
         "`plan` (warm)": heavy_imports(cli, p, ("plan",)),
-        "`build` after a comment-only edit (a SQL file changed: sqlglot allowed)": after_edit,
+        "`build` after a comment-only edit (a SQL file changed: sqlglot allowed)": after_comment,
+        "`build` after the mid-DAG code edit (assets run)": after_code,
     }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,16 @@ class ExportTarget:
     def describe(self) -> str:
         return f"{self.path}#{self.table}" if self.table else self.path
 
+    def record_entry(self, content_hash: str) -> dict[str, Any]:
+        """What exports.json remembers: a change of any of it (data, path, format, partitioning)
+        means the export must be written again."""
+        return {
+            "content_hash": content_hash,
+            "target": self.describe(),
+            "kind": self.kind,
+            "partition_by": list(self.partition_by),
+        }
+
 
 def parse_target(asset: str, spec: Any) -> ExportTarget:
     if isinstance(spec, dict):
@@ -41,10 +52,13 @@ def parse_target(asset: str, spec: Any) -> ExportTarget:
             partition = (partition,)
         if not isinstance(path, str):
             raise ProjectError(f"export of '{asset}' needs a path", "assetbuild.toml")
-        base = parse_target(asset, path)
-        if partition:
-            return ExportTarget(base.path.rstrip("/"), "folder", None, tuple(partition))
-        return base
+        if not isinstance(partition, (list, tuple)) or not all(isinstance(c, str) and c for c in partition):
+            raise ProjectError(
+                f"export of '{asset}': partition_by must be a column name or a list of them", "assetbuild.toml"
+            )
+        if partition:  # a partitioned export is always a folder, whatever the path looks like
+            return ExportTarget(path.rstrip("/"), "folder", None, tuple(partition))
+        return parse_target(asset, path)
     if not isinstance(spec, str):
         raise ProjectError(f"export of '{asset}' must be a path or a table", "assetbuild.toml")
     if "#" in spec:
@@ -71,13 +85,12 @@ class Exporter:
         self.root = root
         self.record_path = store_dir / "exports.json"
         try:
-            self.record: dict[str, dict[str, str]] = json.loads(self.record_path.read_text())
+            self.record: dict[str, dict[str, Any]] = json.loads(self.record_path.read_text())
         except (OSError, ValueError):
             self.record = {}
 
     def needed(self, asset: str, target: ExportTarget, content_hash: str) -> bool:
-        done = self.record.get(asset)
-        if not done or done.get("content_hash") != content_hash or done.get("target") != target.describe():
+        if self.record.get(asset) != target.record_entry(content_hash):
             return True
         return not (self.root / target.path).exists()
 
@@ -107,17 +120,12 @@ class Exporter:
                 else:
                     tmp.mkdir()
                     df.write_parquet(tmp / "part-0.parquet")
-                old = dest.with_name(f".{dest.name}.assetbuild-old")
-                _remove(old)
-                if dest.exists():
-                    os.replace(dest, old)
-                os.replace(tmp, dest)
-                _remove(old)
+                _swap_folder(tmp, dest)
             elif target.kind == "duckdb":
                 self._duckdb_table(dest, target.table or asset, object_path)
         finally:
             _remove(tmp)
-        self.record[asset] = {"content_hash": content_hash, "target": target.describe()}
+        self.record[asset] = target.record_entry(content_hash)
 
     def _duckdb_table(self, db: Path, table: str, object_path: Path) -> None:
         import duckdb
@@ -143,6 +151,44 @@ class Exporter:
         if dest != root and root not in dest.parents:
             raise OSError(f"export path {rel} resolves outside the project ({dest})")
         return dest
+
+
+def _swap_folder(new: Path, dest: Path) -> None:
+    """Put the folder `new` at `dest`. Where the OS can (Linux renameat2), the old and the new
+    folder trade places in one step, so a reader never finds `dest` missing; elsewhere the old
+    folder moves aside first, and comes back if the new one cannot be put in its place."""
+    if dest.is_dir() and not dest.is_symlink() and _exchange(new, dest):
+        _remove(new)  # now the old folder
+        return
+    old = dest.with_name(f".{dest.name}.assetbuild-old")
+    _remove(old)
+    moved = False
+    if dest.exists() or dest.is_symlink():
+        os.replace(dest, old)
+        moved = True
+    try:
+        os.replace(new, dest)
+    except BaseException:
+        if moved:
+            os.replace(old, dest)
+        raise
+    _remove(old)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths (Linux renameat2 RENAME_EXCHANGE); False when unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
 
 
 def _remove(p: Path) -> None:

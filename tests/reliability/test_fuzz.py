@@ -187,8 +187,6 @@ def test_rules_loader_raises_only_project_errors(workdir: Path, data: bytes) -> 
     _load_rules_text(workdir, data)
 
 
-
-
 @pytest.mark.skipif(not rules_supported(), reason="needs rules/*.yaml support")
 @FUZZ
 @given(data=_joined(YAML_TOKENS + YAML_TAG_TOKENS, max_size=50).map(str.encode))
