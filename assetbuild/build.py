@@ -190,10 +190,16 @@ class Builder:
                 exporter.save()
             except OSError as e:
                 errors.append(f"recording exports failed: {e}")
-        views = {n: self.objects.path(c.mat.object) for n, c in current.items() if n in self.project.assets}
-        schema = "main" if self.env == "default" else self.env
+        # one schema per environment (`main` for the default): a build refreshes its own
+        # environment's views and keeps every other environment's
+        schemas = {}
+        for env in self.state.environments():
+            pointers = current if env == self.env else self.state.current(env)
+            schemas["main" if env == "default" else env] = {
+                n: self.objects.path(c.mat.object) for n, c in pointers.items() if n in self.project.assets
+            }
         try:
-            refresh_warehouse(self.project.store_dir, views, schema)
+            refresh_warehouse(self.project.store_dir, schemas)
         except Exception as e:
             errors.append(f"updating .assetbuild/warehouse.duckdb failed: {e}")
         return errors

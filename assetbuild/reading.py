@@ -75,7 +75,10 @@ def query(project_dir: str | Path, sql: str) -> pl.DataFrame:
             "`assetbuild query` runs one read-only SELECT query",
             hint="assets are changed by editing their definitions and running `assetbuild build`",
         )
-    conn = duckdb.connect(":memory:")
+    # no extension is fetched or loaded on the query's behalf
+    conn = duckdb.connect(
+        ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
     try:
         read = frozenset(".".join(p.name for p in t.parts) for t in statements[0].find_all(exp.Table))
         objects = current_objects(project_dir, verify=read)

@@ -275,11 +275,18 @@ def _check_export_target(asset: str, spec: object) -> None:
     from ..delivery.exports import parse_target
 
     target = parse_target(asset, spec).path
-    if Path(target).is_absolute() or ".." in Path(target).parts or target.startswith(".assetbuild"):
+    normal = os.path.normpath(target)
+    if Path(target).is_absolute() or normal == ".." or normal.startswith("../"):
         raise ProjectError(
             f"export of '{asset}' to '{target}' leaves the project",
             CONFIG_FILE,
             hint="export paths are relative to the project folder",
+        )
+    if normal == "." or normal == ".assetbuild" or normal.startswith(".assetbuild/"):
+        raise ProjectError(
+            f"export of '{asset}' to '{target}' would overwrite the project folder or its store",
+            CONFIG_FILE,
+            hint="export to a file or folder of its own, e.g. out/NAME.parquet",
         )
 
 

@@ -54,7 +54,8 @@ def parse_target(asset: str, spec: Any) -> ExportTarget:
             raise ProjectError(f"export of '{asset}' needs a path", "assetbuild.toml")
         if not isinstance(partition, (list, tuple)) or not all(isinstance(c, str) and c for c in partition):
             raise ProjectError(
-                f"export of '{asset}': partition_by must be a column name or a list of them", "assetbuild.toml"
+                f"export of '{asset}': partition_by must be a column name or a list of them",
+                "assetbuild.toml",
             )
         if partition:  # a partitioned export is always a folder, whatever the path looks like
             return ExportTarget(path.rstrip("/"), "folder", None, tuple(partition))
@@ -83,6 +84,7 @@ def parse_target(asset: str, spec: Any) -> ExportTarget:
 class Exporter:
     def __init__(self, root: Path, store_dir: Path) -> None:
         self.root = root
+        self.store_dir = store_dir
         self.record_path = store_dir / "exports.json"
         try:
             self.record: dict[str, dict[str, Any]] = json.loads(self.record_path.read_text())
@@ -114,6 +116,8 @@ class Exporter:
             elif target.kind == "folder":
                 import polars as pl
 
+                _check_replaceable(dest, target.path)
+
                 df = pl.read_parquet(object_path)
                 if target.partition_by:
                     df.write_parquet(tmp, partition_by=list(target.partition_by))
@@ -130,7 +134,11 @@ class Exporter:
     def _duckdb_table(self, db: Path, table: str, object_path: Path) -> None:
         import duckdb
 
-        conn = duckdb.connect(str(db))
+        # No extension is fetched or loaded behind the user's back (a SQLite file at the path would
+        # otherwise make DuckDB download sqlite_scanner and write into it).
+        conn = duckdb.connect(
+            str(db), config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+        )
         try:
             literal = str(object_path).replace("'", "''")
             # one transaction: readers see the old table or the new one
@@ -148,9 +156,29 @@ class Exporter:
     def _inside(self, rel: str) -> Path:
         dest = (self.root / rel).resolve()
         root = self.root.resolve()
-        if dest != root and root not in dest.parents:
+        if dest == root:
+            raise OSError(f"export path {rel} is the project folder itself")
+        if root not in dest.parents:
             raise OSError(f"export path {rel} resolves outside the project ({dest})")
+        store = self.store_dir.resolve()
+        if dest == store or store in dest.parents:
+            raise OSError(f"export path {rel} is inside assetbuild's own store ({store})")
         return dest
+
+
+def _check_replaceable(dest: Path, rel: str) -> None:
+    """A folder export owns its folder and replaces it whole: refuse a folder that holds anything
+    but Parquet files (the project itself, its assets, its source data, someone's documents)."""
+    if not dest.exists() and not dest.is_symlink():
+        return
+    if dest.is_symlink() or not dest.is_dir():
+        raise OSError(f"{rel} exists and is not a folder of Parquet files; move it away to export there")
+    for path in dest.rglob("*"):
+        if not path.is_dir() and path.suffix.lower() not in (".parquet", ".pq"):
+            raise OSError(
+                f"{rel} holds {path.relative_to(dest).as_posix()}, which no export wrote; "
+                "a folder export replaces its whole folder, so choose an empty or new folder"
+            )
 
 
 def _swap_folder(new: Path, dest: Path) -> None:

@@ -1,53 +1,94 @@
 """`.assetbuild/warehouse.duckdb`: one read-only view per asset over its current materialization.
 
-The file is rebuilt aside and renamed into place, never edited: a reader (a notebook, a BI tool,
-the duckdb CLI) holding the old file keeps a consistent snapshot, and never blocks a build, since
-DuckDB would otherwise refuse a writer while any reader has the file open. A small key file
-remembers which pointers the warehouse shows, so an unchanged build does not touch it (and does
-not import duckdb).
+The file is never edited in place: a new version is written aside and renamed over the old one,
+so a reader (a notebook, a BI tool, the duckdb CLI) holding the old file keeps a consistent
+snapshot, and never blocks a build (DuckDB would refuse a writer while any reader holds the
+file). Creating a view costs DuckDB a read of the Parquet footer, so a refresh starts from a copy
+of the previous file and replaces only the views whose object changed, in one transaction. A
+small JSON file remembers which object each view shows, so an unchanged build neither touches
+the warehouse nor imports duckdb.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..hashing import hash_json
-
 WAREHOUSE = "warehouse.duckdb"
-_KEY = "warehouse.key"
+_STATE = "warehouse.json"
+_VERSION = 3
 
 
 def warehouse_path(store_dir: Path) -> Path:
     return store_dir / WAREHOUSE
 
 
-def refresh_warehouse(store_dir: Path, objects: Mapping[str, Path], schema: str = "main") -> bool:
-    """Make the warehouse show exactly `objects` (asset -> Parquet path); True when rewritten."""
-    views = {name: os.path.abspath(path) for name, path in sorted(objects.items())}
-    key = hash_json({"views": views, "schema": schema, "version": 1})
-    key_file = store_dir / _KEY
+def refresh_warehouse(store_dir: Path, schemas: Mapping[str, Mapping[str, Path]]) -> bool:
+    """Make the warehouse show exactly `schemas` ({schema: {asset: Parquet path}}, one schema per
+    environment, `main` for the default one); True when the file was rewritten."""
+    views = {
+        f"{schema}\x00{name}": os.path.abspath(path)
+        for schema, objects in schemas.items()
+        for name, path in objects.items()
+    }
+    views = dict(sorted(views.items()))
     target = warehouse_path(store_dir)
-    if target.exists() and key_file.exists() and key_file.read_text() == key:
+    state_file = store_dir / _STATE
+    shown = _shown(state_file) if target.exists() else None
+    if shown == views:
         return False
     import duckdb
 
     tmp = store_dir / f"{WAREHOUSE}.{os.getpid()}.tmp"
+    _remove(tmp)
+    try:
+        if shown is not None:
+            shutil.copyfile(target, tmp)
+        else:
+            shown = {}
+        conn = duckdb.connect(str(tmp))
+        try:
+            conn.execute("BEGIN")
+            for schema in sorted(schemas.keys() - {"main"}):
+                conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            for key in shown.keys() - views.keys():
+                schema, name = key.split("\x00")
+                conn.execute(f'DROP VIEW IF EXISTS "{schema}"."{name}"')
+            for key, path in views.items():
+                schema, name = key.split("\x00")
+                if shown.get(key) != path:
+                    literal = path.replace("'", "''")
+                    conn.execute(
+                        f"CREATE OR REPLACE VIEW \"{schema}\".\"{name}\" AS SELECT * FROM read_parquet('{literal}')"
+                    )
+            conn.execute("COMMIT")
+            conn.execute("CHECKPOINT")
+        finally:
+            conn.close()
+        os.replace(tmp, target)
+    finally:  # on failure nothing is left behind, and the previous warehouse stays
+        _remove(tmp)
+    state_tmp = state_file.with_suffix(".tmp")
+    state_tmp.write_text(json.dumps({"version": _VERSION, "views": views}))
+    os.replace(state_tmp, state_file)
+    return True
+
+
+def _shown(state_file: Path) -> dict[str, str] | None:
+    """The views the current warehouse file holds, or None when that is not known for sure."""
+    try:
+        data = json.loads(state_file.read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("version") != _VERSION:
+        return None
+    views = data.get("views")
+    return dict(views) if isinstance(views, dict) else None
+
+
+def _remove(tmp: Path) -> None:
     tmp.unlink(missing_ok=True)
     Path(f"{tmp}.wal").unlink(missing_ok=True)
-    conn = duckdb.connect(str(tmp))
-    try:
-        if schema != "main":
-            conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-        for name, path in views.items():
-            literal = path.replace("'", "''")
-            conn.execute(f'CREATE VIEW "{schema}"."{name}" AS SELECT * FROM read_parquet(\'{literal}\')')
-        conn.execute("CHECKPOINT")
-    finally:
-        conn.close()
-    os.replace(tmp, target)
-    key_tmp = key_file.with_suffix(".tmp")
-    key_tmp.write_text(key)
-    os.replace(key_tmp, key_file)
-    return True

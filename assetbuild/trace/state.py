@@ -217,6 +217,10 @@ class State:
             ).fetchall()
         return {r[1]: Current(_mat(r[:13]), r[13], bool(r[14])) for r in rows}
 
+    def environments(self) -> list[str]:
+        with self._lock:
+            return [r[0] for r in self.conn.execute("SELECT DISTINCT env FROM current ORDER BY env")]
+
     def current_of(self, env: str, asset: str) -> Current | None:
         with self._lock:
             r = self.conn.execute(
