@@ -135,9 +135,22 @@ def test_warehouse_is_a_file_of_views_only(make_project):
 
 
 def test_building_another_environment_keeps_the_default_views(make_project):
+    """One schema per environment (`main` for the default): a build in `dev` with other data
+    adds `dev.*` views and leaves the default environment's views as they were."""
     root = make_project(FILES)
     build(root)
+    cold = warehouse_views(root)
     toml = root / "assetbuild.toml"
     toml.write_text(toml.read_text().replace('name = "wh"', 'name = "wh"\nenvironment = "dev"'))
+    (root / "data/src.csv").write_text(SRC2)
     build(root)
-    assert sorted(warehouse_views(root)) == ASSETS
+    main = warehouse_views(root)
+    assert sorted(main) == ASSETS
+    for name in ASSETS:
+        assert rows(main[name]) == rows(cold[name]), name
+    conn = duckdb.connect(str(warehouse(root)), read_only=True)
+    try:
+        dev = conn.sql("SELECT * FROM dev.by_grp").pl()
+    finally:
+        conn.close()
+    assert rows(dev) == [("a", 3, 2), ("b", 7, 2), ("c", 5, 1)]
