@@ -62,7 +62,7 @@ def refresh_warehouse(store_dir: Path, schemas: Mapping[str, Mapping[str, Path]]
                 if shown.get(key) != path:
                     literal = path.replace("'", "''")
                     conn.execute(
-                        f"CREATE OR REPLACE VIEW \"{schema}\".\"{name}\" AS SELECT * FROM read_parquet('{literal}')"
+                        f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS SELECT * FROM read_parquet(\'{literal}\')'
                     )
             conn.execute("COMMIT")
             conn.execute("CHECKPOINT")
