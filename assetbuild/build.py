@@ -91,6 +91,7 @@ class Builder:
         self.options = options
         self.env = project.environment
         self.objects = ObjectStore(project.store_dir)
+        self._objects_root = str(self.objects.root)
         self.listeners = _Listeners(listeners)
         self.run_id = new_run_id()
         self.shared = _Shared()
@@ -111,7 +112,7 @@ class Builder:
         project = self.project
         self.shared.current = self.state.current(self.env)
         self.shared.content_of = {n: c.mat.content_hash for n, c in self.shared.current.items()}
-        self.shared.schema_of = {n: c.mat.schema for n, c in self.shared.current.items()}
+        self.shared.schema_of = {}  # filled as assets settle; older schemas come from `current`
         names = self._selection()
         upstream = {n: a.upstream for n, a in project.assets.items()}
         deps = {n: self._deps(n, upstream) for n in names}
@@ -196,7 +197,9 @@ class Builder:
         for env in self.state.environments():
             pointers = current if env == self.env else self.state.current(env)
             schemas["main" if env == "default" else env] = {
-                n: self.objects.path(c.mat.object) for n, c in pointers.items() if n in self.project.assets
+                n: f"{self._objects_root}/{c.mat.object}"
+                for n, c in pointers.items()
+                if n in self.project.assets
             }
         try:
             refresh_warehouse(self.project.store_dir, schemas)
@@ -339,7 +342,7 @@ class Builder:
             run_id=new_run_id(),
             parent_run_id=self.run_id,
             inputs=dict(inputs),
-            input_schemas={u: self.shared.schema_of[u] for u in a.upstream if u in self.shared.schema_of},
+            input_schemas={u: s for u in a.upstream if (s := self._schema_of(u)) is not None},
         )
         self.listeners.asset_started(info)
         try:
@@ -446,9 +449,15 @@ class Builder:
 
     # -- helpers -------------------------------------------------------------------------
 
+    def _schema_of(self, name: str) -> list[tuple[str, str]] | None:
+        if name in self.shared.schema_of:
+            return self.shared.schema_of[name]
+        current = self.shared.current.get(name)
+        return current.mat.schema if current else None
+
     def _present(self, mat: Materialization) -> bool:
-        try:
-            return self.objects.path(mat.object).stat().st_size == mat.object_size
+        try:  # os.stat on a string: this runs once per asset on every no-op build
+            return os.stat(f"{self._objects_root}/{mat.object}").st_size == mat.object_size
         except OSError:
             return False
 
@@ -522,7 +531,8 @@ class Builder:
             build_key=key,
             checks=list(audit.checks) if audit else [],
             bytes=mat.object_size,
-            schema=mat.schema,
+            # decoding 10,000 schemas would dominate a no-op build: only new data carries one
+            schema=None if status is Status.UP_TO_DATE else mat.schema,
         )
 
     def _failed(self, a: AssetDef, e: AssetFailure, key: str, t0: float) -> AssetResult:

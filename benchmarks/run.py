@@ -599,7 +599,7 @@ def render(ctx: dict[str, Any]) -> str:
             )
         for label, med, lo, hi, k, note in live.get((n, name), []):
             a(
-                f"| {n} | {name} | {fmt_s(ours)} | {label} | {fmt_s(med)} ({fmt_s(lo)}–{fmt_s(hi)}), {k} runs | "
+                f"| {n} | {name} | {fmt_s(ours)} | {label} | {fmt_s(med)} ({fmt_s(lo)}–{fmt_s(hi)}), {k} run{'s' if k != 1 else ''} | "
                 f"{med / ours:.0f}× | *{note}* |"
             )
     a("")

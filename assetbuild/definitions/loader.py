@@ -59,8 +59,9 @@ def load_project(root: str | Path, environment: str | None = None) -> Project:
         add(source_asset(src))
         files[src.name] = source_files(root, src, cache)
     seen: set[str] = set()
+    prefix = len(str(root)) + 1
     for path in _asset_files(root / ASSETS_DIR):
-        rel = os.path.relpath(path, root).replace(os.sep, "/")
+        rel = str(path)[prefix:].replace(os.sep, "/")  # the walk starts under root: no relpath needed
         seen.add(rel)
         if path.suffix == ".sql":
             add(_sql_asset(root, path, rel, cache))

@@ -26,7 +26,7 @@ def warehouse_path(store_dir: Path) -> Path:
     return store_dir / WAREHOUSE
 
 
-def refresh_warehouse(store_dir: Path, schemas: Mapping[str, Mapping[str, Path]]) -> bool:
+def refresh_warehouse(store_dir: Path, schemas: Mapping[str, Mapping[str, str | Path]]) -> bool:
     """Make the warehouse show exactly `schemas` ({schema: {asset: Parquet path}}, one schema per
     environment, `main` for the default one); True when the file was rewritten."""
     views = {

@@ -8,6 +8,7 @@ a killed build leaves every pointer at a complete, checked materialization.
 from __future__ import annotations
 
 import errno
+import functools
 import json
 import sqlite3
 import threading
@@ -94,11 +95,21 @@ class Materialization:
     object: str
     object_size: int
     file_hash: str
-    schema: list[tuple[str, str]]
+    schema_json: str
     run_id: str | None
     created_at: float
     quarantined: bool
-    key_parts: dict[str, Any]
+    key_parts_json: str
+
+    # Decoded on first use: a no-op build over 10,000 assets reads every row but needs neither.
+    @functools.cached_property
+    def schema(self) -> list[tuple[str, str]]:
+        return [(c[0], c[1]) for c in json.loads(self.schema_json)]
+
+    @functools.cached_property
+    def key_parts(self) -> dict[str, Any]:
+        parts: dict[str, Any] = json.loads(self.key_parts_json)
+        return parts
 
 
 @dataclass(frozen=True)
@@ -124,11 +135,11 @@ def _mat(row: tuple[Any, ...]) -> Materialization:
         object=row[5],
         object_size=row[6],
         file_hash=row[7],
-        schema=[tuple(c) for c in json.loads(row[8])],  # type: ignore[misc]
+        schema_json=row[8],
         run_id=row[9],
         created_at=row[10],
         quarantined=bool(row[11]),
-        key_parts=json.loads(row[12]),
+        key_parts_json=row[12],
     )
 
 
@@ -311,6 +322,8 @@ class State:
         key_parts: dict[str, Any],
     ) -> Materialization:
         now = time.time()
+        schema_json = json.dumps(schema)
+        parts_json = json.dumps(key_parts)
         with self._lock, self.transaction():
             cur = self.conn.execute(
                 "INSERT INTO materializations (asset, build_key, content_hash, rows, object, object_size, "
@@ -323,11 +336,11 @@ class State:
                     obj,
                     object_size,
                     file_hash,
-                    json.dumps(schema),
+                    schema_json,
                     run_id,
                     now,
                     int(quarantined),
-                    json.dumps(key_parts),
+                    parts_json,
                 ),
             )
             mid = cur.lastrowid
@@ -341,11 +354,11 @@ class State:
             obj,
             object_size,
             file_hash,
-            schema,
+            schema_json,
             run_id,
             now,
             quarantined,
-            key_parts,
+            parts_json,
         )
 
     def publish(self, env: str, asset: str, mat_id: int, check_key: str | None, passed: bool = True) -> None:
