@@ -478,7 +478,8 @@ class Builder:
     def _published(self, name: str) -> Materialization:
         current = self.state.current_of(self.env, name)
         if current is None:
-            raise AssetFailure(f"upstream '{name}' has no published data")
+            # another reader may have just found it damaged and dropped the pointer
+            raise AssetFailure(self._damaged.get(name) or f"upstream '{name}' has no published data")
         return current.mat
 
     def _read_object(self, name: str, mat: Materialization) -> pl.DataFrame:

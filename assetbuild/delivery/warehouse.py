@@ -68,6 +68,9 @@ def refresh_warehouse(store_dir: Path, schemas: Mapping[str, Mapping[str, str | 
             conn.execute("CHECKPOINT")
         finally:
             conn.close()
+        # forget what the old file showed before replacing it: a build killed between the two
+        # renames then rebuilds every view next time instead of trusting a stale record
+        state_file.unlink(missing_ok=True)
         os.replace(tmp, target)
     finally:  # on failure nothing is left behind, and the previous warehouse stays
         _remove(tmp)

@@ -226,7 +226,8 @@ from assetbuild import asset
 
 @asset()
 def py_top_customers(s05: pl.DataFrame) -> pl.DataFrame:
-    return s05.sort("v", descending=True).head(50)
+    # every column breaks ties: SQL promises no row order, and head() must not depend on it
+    return s05.sort(["v", *[c for c in s05.columns if c != "v"]], descending=True).head(50)
 
 
 @asset()
