@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 from .audit import Audit, Auditor, load_rulesets
 from .definitions.loader import load_project
 from .definitions.model import AssetDef, Kind, Project
+from .delivery.deliver import deliver
 from .errors import AssetbuildError, AssetFailure
 from .events import Listener, RunInfo
 from .graph import closure
+from .lineage.lazy import LazyLineage, lineage_disabled_for
 from .lock import BuildLock
 from .rebuilder import Decision, decide
 from .results import FAILING, AssetResult, BuildResult, Status
@@ -140,7 +142,7 @@ class Builder:
         result = BuildResult(
             self.run_id, [settled[n] for n in names], time.perf_counter() - t0, self.warnings
         )
-        result.errors.extend(self._deliver())
+        result.errors.extend(deliver(project, self.state, self.env, self._objects_root))
         self.state.finish_run(
             self.run_id,
             result.status,
@@ -163,49 +165,6 @@ class Builder:
         self.listeners.build_finished(project, result)
         result.warnings.extend(self.listeners.errors)
         return result
-
-    def _deliver(self) -> list[str]:
-        """After publishing: exports of changed assets, then the warehouse views. Returns errors."""
-        from .delivery.exports import Exporter, parse_target
-        from .delivery.warehouse import refresh_warehouse
-
-        errors: list[str] = []
-        current = self.state.current(self.env)
-        exporter: Exporter | None = None
-        for asset, spec in self.project.exports.items():
-            cur = current.get(asset)
-            if cur is None or not cur.checks_passed:
-                continue  # never deliver data that fails an error rule
-            target = parse_target(asset, spec)
-            exporter = exporter or Exporter(self.project.root, self.project.store_dir)
-            if not exporter.needed(asset, target, cur.mat.content_hash):
-                continue
-            try:
-                exporter.export(asset, target, self.objects.path(cur.mat.object), cur.mat.content_hash)
-            except Exception as e:
-                errors.append(
-                    f"export of '{asset}' to {target.describe()} failed: {e}; the previous export is intact"
-                )
-        if exporter is not None:
-            try:
-                exporter.save()
-            except OSError as e:
-                errors.append(f"recording exports failed: {e}")
-        # one schema per environment (`main` for the default): a build refreshes its own
-        # environment's views and keeps every other environment's
-        schemas = {}
-        for env in self.state.environments():
-            pointers = current if env == self.env else self.state.current(env)
-            schemas["main" if env == "default" else env] = {
-                n: f"{self._objects_root}/{c.mat.object}"
-                for n, c in pointers.items()
-                if n in self.project.assets
-            }
-        try:
-            refresh_warehouse(self.project.store_dir, schemas)
-        except Exception as e:
-            errors.append(f"updating .assetbuild/warehouse.duckdb failed: {e}")
-        return errors
 
     def _selection(self) -> list[str]:
         names = select(self.project, self.options.select)
@@ -582,7 +541,7 @@ def build(
         try:
             ObjectStore(project.store_dir).clear_staging()
             builder = Builder(project, state, options, listeners)
-            if lineage and not _lineage_disabled(project):
+            if lineage and not lineage_disabled_for(project):
                 builder.listeners.listeners.append(LazyLineage(project, builder.run_id))
                 builder.lineage_enabled = True
             builder.publish_hooks.extend(_publish_hooks(project))
@@ -591,60 +550,6 @@ def build(
             state.close()
     finally:
         lock.release()
-
-
-def _lineage_disabled(project: Project) -> bool:
-    from .lineage.transport import lineage_disabled
-
-    return lineage_disabled(project)
-
-
-class LazyLineage:
-    """Creates the OpenLineage listener only once an asset really runs, so a no-op build never
-    imports openlineage; it still hands pending outbox events to the backend."""
-
-    def __init__(self, project: Project, run_id: str) -> None:
-        self.project = project
-        self.run_id = run_id
-        self.started: tuple[Any, ...] | None = None
-        self.real: Listener | None = None
-
-    def _listener(self) -> Listener:
-        if self.real is None:
-            from .lineage import OpenLineageListener
-
-            self.real = OpenLineageListener(self.project, self.run_id)
-            if self.started is not None:
-                self.real.build_started(*self.started)
-        return self.real
-
-    def build_started(self, project: Project, run_id: str, selected: list[str]) -> None:
-        self.started = (project, run_id, selected)
-
-    def asset_started(self, info: RunInfo) -> None:
-        self._listener().asset_started(info)
-
-    def asset_finished(self, info: RunInfo, result: AssetResult, traceback: str | None) -> None:
-        self._listener().asset_finished(info, result, traceback)
-
-    def checks_finished(self, info: RunInfo, result: AssetResult, checks: list[Any]) -> None:
-        self._listener().checks_finished(info, result, checks)
-
-    def asset_done(self, result: AssetResult) -> None:
-        pass
-
-    def build_finished(self, project: Project, result: BuildResult) -> None:
-        if self.real is None:
-            from .lineage.outbox import has_pending
-
-            if not has_pending(project):
-                return
-            from .lineage import deliver_pending
-
-            result.warnings.extend(deliver_pending(project))
-            return
-        self.real.build_finished(project, result)
-        result.warnings.extend(getattr(self.real, "warnings", []))
 
 
 def _publish_hooks(project: Project) -> list[Callable[[AssetDef, Materialization], str | None]]:

@@ -1,0 +1,64 @@
+"""The build's OpenLineage hook, created lazily: a build in which nothing runs never imports
+openlineage, yet still hands events that earlier builds left in the outbox to the backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..definitions.model import Project
+from ..events import Listener, RunInfo
+from ..results import AssetResult, BuildResult
+
+
+def lineage_disabled_for(project: Project) -> bool:
+    from .transport import lineage_disabled
+
+    return lineage_disabled(project)
+
+
+class LazyLineage:
+    """Creates the OpenLineage listener only once an asset really runs, so a no-op build never
+    imports openlineage; it still hands pending outbox events to the backend."""
+
+    def __init__(self, project: Project, run_id: str) -> None:
+        self.project = project
+        self.run_id = run_id
+        self.started: tuple[Any, ...] | None = None
+        self.real: Listener | None = None
+
+    def _listener(self) -> Listener:
+        if self.real is None:
+            from . import OpenLineageListener
+
+            self.real = OpenLineageListener(self.project, self.run_id)
+            if self.started is not None:
+                self.real.build_started(*self.started)
+        return self.real
+
+    def build_started(self, project: Project, run_id: str, selected: list[str]) -> None:
+        self.started = (project, run_id, selected)
+
+    def asset_started(self, info: RunInfo) -> None:
+        self._listener().asset_started(info)
+
+    def asset_finished(self, info: RunInfo, result: AssetResult, traceback: str | None) -> None:
+        self._listener().asset_finished(info, result, traceback)
+
+    def checks_finished(self, info: RunInfo, result: AssetResult, checks: list[Any]) -> None:
+        self._listener().checks_finished(info, result, checks)
+
+    def asset_done(self, result: AssetResult) -> None:
+        pass
+
+    def build_finished(self, project: Project, result: BuildResult) -> None:
+        if self.real is None:
+            from .outbox import has_pending
+
+            if not has_pending(project):
+                return
+            from . import deliver_pending
+
+            result.warnings.extend(deliver_pending(project))
+            return
+        self.real.build_finished(project, result)
+        result.warnings.extend(getattr(self.real, "warnings", []))
