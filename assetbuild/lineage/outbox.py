@@ -58,7 +58,7 @@ class Outbox:
         if self._conn is None:
             self.directory.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _set_wal(conn)
             # NORMAL in WAL mode survives any process crash; only a power cut may lose the last
             # commits, and FULL would cost an fsync per event.
             conn.execute("PRAGMA synchronous=NORMAL")
@@ -268,3 +268,16 @@ class _transaction:
 
     def __exit__(self, exc_type: object, *rest: object) -> None:
         self.conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def _set_wal(conn: sqlite3.Connection, attempts: int = 100) -> None:
+    """Switch to WAL; two processes creating the outbox at once may see SQLITE_BUSY here, which
+    SQLite reports at once instead of waiting on its busy timeout, so wait and try again."""
+    for attempt in range(attempts):
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
