@@ -17,6 +17,7 @@ from .config import CONFIG_FILE, MAX_NAME_LENGTH, NAME_HINT, NAME_RE, is_valid_n
 from .model import AssetDef, Kind, Project, PythonCheck, SourceFile
 from .parse_cache import FileCache
 from .sources import source_asset, source_files
+from .text import read_utf8
 
 ASSETS_DIR = "assets"
 
@@ -130,16 +131,7 @@ def _sql_asset(root: Path, path: Path, rel: str, cache: FileCache) -> AssetDef:
     if payload is None:
         from .sql_assets import analyze_sql
 
-        raw = path.read_bytes()
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise ProjectError(
-                f"not valid UTF-8 (byte {e.start})",
-                rel,
-                raw.count(b"\n", 0, e.start) + 1,
-                hint="save as UTF-8",
-            ) from None
+        text = read_utf8(path, rel)
         info = analyze_sql(text, rel)
         payload = {"upstream": [list(u) for u in info.upstream], "fingerprint": info.fingerprint, "sql": text}
         cache.put_parsed(rel, digest, {}, payload)

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import ProjectError
 from ..hashing import hash_text
+from .text import read_utf8
 
 _ASSET_KWARGS = ("name", "description", "tags", "owner", "retries", "schema", "metadata", "export")
 _CHECK_KWARGS = ("asset", "name", "severity", "description")
@@ -71,16 +72,7 @@ def scan_python_file(path: Path, relpath: str, search_dirs: list[Path], root: Pa
 
 
 def _parse(path: Path, relpath: str) -> ast.Module:
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ProjectError(
-            f"not valid UTF-8 (byte {e.start})",
-            relpath,
-            raw.count(b"\n", 0, e.start) + 1,
-            hint="save the file as UTF-8",
-        ) from None
+    text = read_utf8(path, relpath)
     try:
         return ast.parse(text, filename=relpath)
     except SyntaxError as e:
