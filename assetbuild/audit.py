@@ -88,9 +88,9 @@ class Auditor:
         )
 
     def cached(self, asset: str, content_hash: str, content_of: Mapping[str, str | None]) -> Audit | None:
-        key = check_key(content_hash, self.fingerprint(asset, content_of))
         if not self.has_checks(asset):
-            return Audit([], key, True, False)
+            return Audit([], "", True, False)  # nothing to check, nothing to key (hot on a no-op)
+        key = check_key(content_hash, self.fingerprint(asset, content_of))
         stored = self.state.checks(key) if self.state else None
         if stored is None:
             return None

@@ -106,6 +106,7 @@ class Builder:
         self.warnings: list[str] = []
         self.lineage_enabled = False  # set when an OpenLineage listener is attached
         self._damaged: dict[str, str] = {}  # upstream -> why its stored data cannot be used
+        self._moved = False  # did this build change any `current` row (pointer or check verdict)?
 
     # -- the build -----------------------------------------------------------------------
 
@@ -142,7 +143,8 @@ class Builder:
         result = BuildResult(
             self.run_id, [settled[n] for n in names], time.perf_counter() - t0, self.warnings
         )
-        result.errors.extend(deliver(project, self.state, self.env, self._objects_root))
+        unchanged = None if self._moved else self.shared.current
+        result.errors.extend(deliver(project, self.state, self.env, self._objects_root, unchanged))
         self.state.finish_run(
             self.run_id,
             result.status,
@@ -250,6 +252,7 @@ class Builder:
         except AssetFailure as e:
             return self._failed(a, e, key, t0)
         self.state.set_current_checks(self.env, a.name, audit.check_key, audit.passed)
+        self._moved = True
         status = Status.UP_TO_DATE if audit.passed else Status.CHECK_FAILED
         reason = decision.reason + (
             "; rules changed, checks re-run" if audit.passed else "; its data fails the rules now"
@@ -398,6 +401,7 @@ class Builder:
 
     def _publish(self, a: AssetDef, mat: Materialization, audit: Audit) -> None:
         self.state.publish(self.env, a.name, mat.id, audit.check_key, audit.passed)
+        self._moved = True
         for hook in self.publish_hooks:
             try:
                 warning = hook(a, mat)
@@ -431,6 +435,7 @@ class Builder:
                 f"run the build again to rebuild it"
             )
             self.state.drop_current(self.env, [name])
+            self._moved = True
             raise AssetFailure(self._damaged[name])
         return self.objects.path(mat.object)
 

@@ -6,18 +6,24 @@ not raised: the data is already published, only its delivery failed, and the bui
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from ..definitions.model import Project
-from ..trace.state import State
+from ..trace.state import Current, State
 from .exports import Exporter, parse_target
 from .warehouse import refresh_warehouse
 
 
-def deliver(project: Project, state: State, env: str, objects_root: str) -> list[str]:
-    """After publishing: exports of changed assets, then the warehouse views. Returns errors."""
+def deliver(
+    project: Project, state: State, env: str, objects_root: str, current: Mapping[str, Current] | None = None
+) -> list[str]:
+    """After publishing: exports of changed assets, then the warehouse views. Returns errors.
+
+    `current` may pass the pointers as the build read them when it moved none of them."""
     errors: list[str] = []
-    current = state.current(env)
+    if current is None:
+        current = state.current(env)
     exporter: Exporter | None = None
     for asset, spec in project.exports.items():
         cur = current.get(asset)

@@ -101,7 +101,10 @@ def test_an_outage_costs_about_a_second_and_push_delivers_each_event_once(
         for _ in range(2):  # two builds while the backend is away
             listener, seconds = build(project)
             print(f"{outage}: build {seconds:.3f} s, baseline {baseline:.3f} s")
-            assert seconds - baseline < 1.5, f"{outage}: lineage cost {seconds - baseline:.2f} s"
+            # the design costs a hanging backend one 1 s timeout; the bound leaves room for a
+            # loaded 2-core CI machine, as the acceptance script lineage-outage does (1.5 / 2.5 s)
+            limit = 2.5 if outage == "hang" else 1.5
+            assert seconds - baseline < limit, f"{outage}: lineage cost {seconds - baseline:.2f} s"
             [warning] = listener.warnings
             assert "lineage push" in warning and str(port) in warning
             reason = {"down": "connection refused", "error": "HTTP 500", "hang": "timed out"}[outage]
