@@ -14,16 +14,8 @@ from typing import Any
 
 import click
 
+from .commands.options import FORMAT
 from .errors import AssetbuildError, ProjectError
-
-FORMAT = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs (one object on stdout)",
-)
 
 
 def _emit_json(value: Any) -> None:
@@ -122,20 +114,12 @@ def build(
                 listeners=listeners,
                 on_wait=lambda msg: click.echo(msg, err=True),
             )
-        if junit_xml:
-            _write_junit(result.assets, junit_xml)
-        _github_annotations(result.assets)
-        if fmt == "json":
-            _emit_json(result.to_json())
-        else:
-            from .report import render_text
-
-            click.echo(
-                render_text(
-                    result, verbose=verbose, quiet=quiet, list_assets=dry_run, project_dir=project_dir
-                )
-            )
-        return 0 if result.ok else 1
+        return _outcome(
+            result,
+            fmt,
+            junit_xml,
+            lambda: _text(result, verbose=verbose, quiet=quiet, list_assets=dry_run, project_dir=project_dir),
+        )
 
     _run(fmt, action)
 
@@ -175,16 +159,7 @@ def check_cmd(project_dir: str, select: tuple[str, ...], junit_xml: str | None, 
         from .checking import check_assets
 
         result = check_assets(project_dir, select)
-        if junit_xml:
-            _write_junit(result.assets, junit_xml)
-        _github_annotations(result.assets)
-        if fmt == "json":
-            _emit_json(result.to_json())
-        else:
-            from .report import render_text
-
-            click.echo(render_text(result, verbose=True))
-        return 0 if result.ok else 1
+        return _outcome(result, fmt, junit_xml, lambda: _text(result, verbose=True))
 
     _run(fmt, action)
 
@@ -201,21 +176,21 @@ def test_cmd(project_dir: str, select: tuple[str, ...], junit_xml: str | None, f
         from .testing import run_project_tests
 
         result = run_project_tests(project_dir, select)
-        if junit_xml:
-            _write_junit(result.assets, junit_xml)
-        if fmt == "json":
-            _emit_json(result.to_json())
-        else:
+
+        def text() -> str:
+            lines = []
             for a in result.assets:
                 for c in a.checks:
                     mark = "pass" if c.passed else "FAIL"
-                    click.echo(
+                    lines.append(
                         f"  {mark} {a.name}: {c.name[5:]}" + ("" if c.passed else f"\n      {c.actual}")
                     )
             total = sum(len(a.checks) for a in result.assets)
             failed = sum(1 for a in result.assets for c in a.checks if not c.passed)
-            click.echo(f"{total - failed} passed, {failed} failed")
-        return 0 if result.ok else 1
+            lines.append(f"{total - failed} passed, {failed} failed")
+            return "\n".join(lines)
+
+        return _outcome(result, fmt, junit_xml, text, annotate=False)
 
     _run(fmt, action)
 
@@ -363,6 +338,27 @@ def lineage(
         return 0
 
     _run("json" if fmt == "json" else "text", action)
+
+
+def _text(result: Any, **options: Any) -> str:
+    from .report import render_text
+
+    return render_text(result, **options)
+
+
+def _outcome(
+    result: Any, fmt: str, junit_xml: str | None, text: Callable[[], str], annotate: bool = True
+) -> int:
+    """The common end of build, check and test: JUnit file, CI annotations, JSON or text; exit code."""
+    if junit_xml:
+        _write_junit(result.assets, junit_xml)
+    if annotate:
+        _github_annotations(result.assets)
+    if fmt == "json":
+        _emit_json(result.to_json())
+    else:
+        click.echo(text())
+    return 0 if result.ok else 1
 
 
 def _write_junit(assets: list[Any], path: str) -> None:

@@ -1,13 +1,13 @@
 """Runs the rules on data: (RuleSet, DataFrame, CheckContext) → one CheckResult per rule.
 
-The only module of `checks` that imports polars, duckdb and pandera (the last two on first use).
+With outcome.py (results and samples) and custom.py (sql/expression rules, `@check` functions,
+pandera schemas), the only part of `checks` that touches data; duckdb and pandera load on first use.
 Column rules and the row-based table rules compile to polars expressions evaluated together in
 one `select` over the frame: cheap aggregates (failing-row counts, min/max for the message), about
 5x faster than pandera's polars backend on the same rules (benchmarks/bench_checks.py). Only a rule
 that fails pays a second look, to count exactly and fetch at most SAMPLE_ROWS failing rows.
-`sql` and `expression` rules run in DuckDB, `@asset(schema=Model)` in pandera, `@check` functions
-as written. Nothing a rule or a user function raises escapes, except a ProjectError for a rule that
-names a column its data lacks (a mistake in the rule file: exit 2).
+Nothing a rule or a user function raises escapes, except a ProjectError for a rule that names a
+column its data lacks (a mistake in the rule file: exit 2).
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ import polars as pl
 
 from ..errors import ProjectError, did_you_mean
 from ..results import CheckResult, Severity
+from .custom import python_check, schema_checks, sql_checks
+from .outcome import describe_error, examples, plural, result_of, sample_where
 from .rules import Rule, RuleSet, check_columns
 from .specs import format_duration
 
-SAMPLE_ROWS = 5
 _LIST_IN_MESSAGE = 8  # isin sets up to this size are spelled out in `expected`
 
 
@@ -59,74 +60,10 @@ def run_checks(ruleset: RuleSet | None, df: pl.DataFrame, ctx: CheckContext) -> 
     if ruleset is not None:
         check_columns(ruleset, df.columns)
         results.extend(_RuleRun(ruleset, df, ctx).run())
-    results.extend(_python_check(name, sev, fn, desc, df) for name, sev, fn, desc in ctx.python_checks)
+    results.extend(python_check(name, sev, fn, desc, df) for name, sev, fn, desc in ctx.python_checks)
     if ctx.schema_model is not None:
-        results.extend(_schema_checks(ctx.schema_model, df))
+        results.extend(schema_checks(ctx.schema_model, df))
     return results
-
-
-# -- results and samples ----------------------------------------------------------------------
-
-
-def _result(rule: Rule, passed: bool, failing_rows: int = 0, expected: str | None = None,
-            actual: str | None = None, sample: Sequence[dict[str, Any]] = ()) -> CheckResult:  # fmt: skip
-    return CheckResult(
-        name=rule.name,
-        severity=rule.severity,
-        passed=passed,
-        failing_rows=failing_rows,
-        column=rule.column,
-        description=rule.description,
-        expected=expected,
-        actual=actual,
-        sample=tuple(sample),
-        source=rule.source,
-    )
-
-
-def jsonable(value: Any) -> Any:
-    """A sample value as JSON can carry it: dates as ISO text, decimals and durations as text."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, bytes | bytearray):
-        return value.hex()
-    return str(value)
-
-
-def _rows(df: pl.DataFrame) -> list[dict[str, Any]]:
-    return [{k: jsonable(v) for k, v in row.items()} for row in df.head(SAMPLE_ROWS).to_dicts()]
-
-
-def _sample(df: pl.DataFrame, mask: pl.Series) -> list[dict[str, Any]]:
-    # Gather by index rather than `df.filter(mask)`: a rule failing on most rows must not copy the frame.
-    return _rows(df[mask.arg_true().head(SAMPLE_ROWS)])
-
-
-def _examples(sample: Sequence[dict[str, Any]], column: str | None) -> str:
-    if column is None:
-        return ""
-    seen: list[Any] = []
-    for row in sample:
-        if row.get(column) not in seen:
-            seen.append(row.get(column))
-    return ", e.g. " + ", ".join(repr(v) for v in seen[:3]) if seen else ""
-
-
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def _error(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0] if text else ''}".rstrip(": ")
 
 
 # -- one pass over the frame ------------------------------------------------------------------
@@ -159,14 +96,14 @@ class _RuleRun:
             except ProjectError:
                 raise
             except Exception as e:  # a rule that cannot even be planned fails alone
-                planned = _result(rule, False, actual=f"could not evaluate: {_error(e)}")
+                planned = result_of(rule, False, actual=f"could not evaluate: {describe_error(e)}")
             if isinstance(planned, _Pass):
                 passes[i] = planned
             else:
                 done[i] = planned
         done.update(self._evaluate(passes))
         if sql:
-            done.update(_sql_checks(sql, self.ruleset.asset, self.df, self.ctx))
+            done.update(sql_checks(sql, self.ruleset.asset, self.df, self.ctx))
         return [done[i] for i in range(len(self.ruleset.rules))]
 
     def _evaluate(self, passes: dict[int, _Pass]) -> dict[int, CheckResult]:
@@ -184,7 +121,7 @@ class _RuleRun:
                     values = {k: row[f"{i}:{k}"] for k in p.aggs}
                 out[i] = p.finish(values)
             except Exception as e:
-                out[i] = _result(p.rule, False, actual=f"could not evaluate: {_error(e)}")
+                out[i] = result_of(p.rule, False, actual=f"could not evaluate: {describe_error(e)}")
         return out
 
     def _rows_rule(self, rule: Rule, fail: pl.Expr | Callable[[], pl.Series], expected: str,
@@ -205,9 +142,9 @@ class _RuleRun:
                 else:
                     mask = df.select(fail.fill_null(False).alias("m")).to_series()
                 n = int(mask.sum()) if proxy is not None else n
-                sample = _sample(df, mask)
-            return _result(
-                rule, n == 0, n, expected, actual(n, values, _examples(sample, rule.column)), sample
+                sample = sample_where(df, mask)
+            return result_of(
+                rule, n == 0, n, expected, actual(n, values, examples(sample, rule.column)), sample
             )
 
         if proxy is None:
@@ -249,7 +186,7 @@ class _RuleRun:
         col, dtype = pl.col(c), self.schema[c]
         if rule.kind == "dtype":
             want = p["dtype"]
-            return _result(rule, _dtype_matches(want, dtype), expected=want, actual=str(dtype))
+            return result_of(rule, _dtype_matches(want, dtype), expected=want, actual=str(dtype))
         if rule.kind == "nullable":
             return self._rows_rule(
                 rule, col.is_null(), "no nulls", lambda n, v, eg: plural(n, "null") if n else "no nulls"
@@ -283,7 +220,7 @@ class _RuleRun:
     def _row_count(self, rule: Rule) -> CheckResult:
         lo, hi, n = rule.params["min"], rule.params["max"], self.df.height
         ok = (lo is None or n >= lo) and (hi is None or n <= hi)
-        return _result(rule, ok, expected=_range_text(lo, hi), actual=plural(n, "row"))
+        return result_of(rule, ok, expected=_range_text(lo, hi), actual=plural(n, "row"))
 
     def _row_count_change(self, rule: Rule) -> CheckResult:
         drop, growth = rule.params["max_drop"], rule.params["max_growth"]
@@ -294,13 +231,13 @@ class _RuleRun:
         ]
         expected = " and ".join(x for x in limits if x)
         if prev is None:
-            return _result(
+            return result_of(
                 rule, True, expected=expected, actual=f"{plural(n, 'row')}, no previous materialization"
             )
         change = (0.0 if n == 0 else math.inf) if prev == 0 else (n - prev) / prev
         ok = not (drop is not None and -change > drop) and not (growth is not None and change > growth)
         shown = "from 0" if math.isinf(change) else f"{change:+.1%}"
-        return _result(
+        return result_of(
             rule, ok, expected=f"{expected} vs {plural(prev, 'row')}", actual=f"{plural(n, 'row')} ({shown})"
         )
 
@@ -315,11 +252,11 @@ class _RuleRun:
         def finish(values: dict[str, Any]) -> CheckResult:
             newest = values["newest"]
             if newest is None:
-                return _result(rule, False, expected=expected, actual=f"no {c} values")
+                return result_of(rule, False, expected=expected, actual=f"no {c} values")
             at = _as_utc(newest)
             age = (now - at).total_seconds()
             shown = f"newest {newest.isoformat()} (age {format_duration(max(age, 0))})"
-            return _result(rule, age <= max_age, expected=expected, actual=shown)
+            return result_of(rule, age <= max_age, expected=expected, actual=shown)
 
         return _Pass(rule, {"newest": pl.col(c).max()}, finish)
 
@@ -384,8 +321,8 @@ class _RuleRun:
         try:  # the Rust engine may reject what Python's `re` accepted at load time
             pl.select(pl.lit("").str.contains(pattern))
         except Exception as e:
-            return _result(
-                rule, False, expected=f"matches {pattern!r}", actual=f"invalid pattern: {_error(e)}"
+            return result_of(
+                rule, False, expected=f"matches {pattern!r}", actual=f"invalid pattern: {describe_error(e)}"
             )
         return self._rows_rule(
             rule, ~text.str.contains(pattern), f"matches {pattern!r}",
@@ -422,7 +359,9 @@ class _RuleRun:
         try:
             other = self.df if asset == self.ruleset.asset else self.ctx.read_asset(asset)
         except Exception as e:
-            return _result(rule, False, expected=expected, actual=f"could not read {asset}: {_error(e)}")
+            return result_of(
+                rule, False, expected=expected, actual=f"could not read {asset}: {describe_error(e)}"
+            )
         if column not in other.columns:
             raise ProjectError(
                 f"rule '{rule.name}' references column '{column}', which asset '{asset}' does not have",
@@ -535,7 +474,7 @@ def _incompatible(rule: Rule, dtype: pl.DataType, reason: str, column: str | Non
     """A rule that cannot apply to this column's type fails (it is no ProjectError: the type is
     a property of the data, which may change from one materialization to the next)."""
     name = column or rule.column
-    return _result(rule, False, actual=f"cannot apply '{rule.kind}' to {dtype} column '{name}': {reason}")
+    return result_of(rule, False, actual=f"cannot apply '{rule.kind}' to {dtype} column '{name}': {reason}")
 
 
 def _as_utc(value: dt.date) -> dt.datetime:
@@ -561,163 +500,3 @@ def _range_text(lo: Any, hi: Any) -> str:
 
 
 # -- sql and expression rules (DuckDB) --------------------------------------------------------
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_checks(
-    rules: dict[int, Rule], asset: str, df: pl.DataFrame, ctx: CheckContext
-) -> dict[int, CheckResult]:
-    """Audits as queries: an `sql` rule returns the failing rows; an `expression` must hold on
-    every row (a NULL result passes, as in an SQL CHECK constraint). The asset is registered under
-    its own name, other assets on demand through `ctx.read_asset`."""
-    import duckdb
-
-    out: dict[int, CheckResult] = {}
-    # No file access: a rule sees only the assets registered here, which the check key covers.
-    with duckdb.connect(":memory:", config={"enable_external_access": False}) as con:
-        registered: set[str] = set()
-
-        def register(name: str) -> None:
-            if name not in registered:
-                con.register(name, df if name == asset else ctx.read_asset(name))
-                registered.add(name)
-
-        for i, rule in rules.items():
-            text = rule.params.get("query") or rule.params["expression"]
-            if rule.kind == "sql":
-                failing, expected = rule.params["query"], "no rows returned"
-            else:
-                failing = f"SELECT * FROM {_quote(asset)} WHERE NOT ({rule.params['expression']})"
-                expected = f"{text} on every row"
-            try:
-                for name in {asset, *rule.params.get("tables", ())}:
-                    register(name)
-                # fetchall, not fetchone: DuckDB keeps a half-read result open and then refuses
-                # to register the next asset on this connection.
-                (row,) = con.execute(f"SELECT count(*) FROM ({failing}) AS failing").fetchall()
-                n = int(row[0])
-                sample: list[dict[str, Any]] = []
-                if n:
-                    cur = con.execute(f"SELECT * FROM ({failing}) AS failing LIMIT {SAMPLE_ROWS}")
-                    names = [d[0] for d in cur.description or ()]
-                    sample = [{k: jsonable(v) for k, v in zip(names, r, strict=True)} for r in cur.fetchall()]
-                out[i] = _result(
-                    rule, n == 0, n, expected, plural(n, "failing row") if n else "no failing rows", sample
-                )
-            except Exception as e:
-                out[i] = _result(rule, False, expected=expected, actual=f"query failed: {_error(e)}")
-    return out
-
-
-# -- @check functions -------------------------------------------------------------------------
-
-
-def _python_check(name: str, severity: Severity, fn: Callable[..., Any], description: str | None,
-                  df: pl.DataFrame) -> CheckResult:  # fmt: skip
-    """fn(df) → True/False, a boolean Series (False marks a failing row), or a frame of failing rows."""
-    label = name if name.startswith("python:") else f"python:{name}"
-    expected = "True, or no failing rows"
-
-    def result(
-        passed: bool, n: int = 0, actual: str | None = None, sample: Sequence[dict[str, Any]] = ()
-    ) -> CheckResult:
-        return CheckResult(label, severity, passed, n, None, description, expected, actual, tuple(sample))
-
-    try:
-        out = fn(df)
-        if isinstance(out, pl.LazyFrame):
-            out = out.collect()
-    except Exception as e:
-        return result(False, actual=f"raised {_error(e)}")
-    if isinstance(out, pl.DataFrame):
-        n = out.height
-        return result(n == 0, n, plural(n, "failing row") if n else "no failing rows", _rows(out))
-    if isinstance(out, pl.Series) and out.dtype == pl.Boolean:
-        bad = ~out.fill_null(True)
-        n = int(bad.sum())
-        sample = _sample(df, bad) if n and len(out) == df.height else []
-        return result(n == 0, n, plural(n, "failing row") if n else "no failing rows", sample)
-    if isinstance(out, bool) or (type(out).__module__ == "numpy" and type(out).__name__ in ("bool", "bool_")):
-        return result(bool(out), 0 if out else 1, str(bool(out)))
-    return result(
-        False, actual=f"returned {type(out).__name__}; return True/False or a DataFrame of failing rows"
-    )
-
-
-# -- @asset(schema=Model): pandera ------------------------------------------------------------
-
-
-_PANDERA_LABELS = {
-    "not_nullable": "nullable",
-    "field_uniqueness": "unique",
-    "column_in_dataframe": "present",
-    "column_in_schema": "allowed",
-}
-
-
-def _schema_checks(model: Any, df: pl.DataFrame) -> list[CheckResult]:
-    """One result per check the pandera model declares, named `schema:COLUMN.CHECK`."""
-    import pandera.polars as pa
-    from pandera.config import ValidationDepth, config_context
-
-    model_name = getattr(model, "__name__", "schema")
-    try:
-        schema = model.to_schema() if hasattr(model, "to_schema") else model
-        # Eager data, full depth: pandera checks only the schema of a LazyFrame by default.
-        with config_context(validation_depth=ValidationDepth.SCHEMA_AND_DATA):
-            schema.validate(df, lazy=True)
-        failures = None
-    except pa.errors.SchemaErrors as e:
-        failures = e.failure_cases
-    except Exception as e:
-        return [
-            CheckResult(
-                f"schema:{model_name}", Severity.ERROR, False, expected="valid", actual=f"raised {_error(e)}"
-            )
-        ]
-
-    declared: dict[str, str] = {}  # result name → expected
-    for col_name, column in schema.columns.items():
-        if column.dtype is not None:
-            declared[f"{col_name}.dtype"] = f"dtype {column.dtype}"
-        if not column.nullable:
-            declared[f"{col_name}.nullable"] = "no nulls"
-        if column.unique:
-            declared[f"{col_name}.unique"] = "unique values"
-        for check in column.checks:
-            declared[f"{col_name}.{check.error or check.name}"] = str(check.error or check.name)
-    for check in schema.checks:
-        declared[f"table.{check.error or check.name}"] = str(check.error or check.name)
-
-    failed: dict[str, tuple[int, str, list[int]]] = {}
-    if failures is not None:
-        for (context, column, check), group in failures.group_by(
-            ["schema_context", "column", "check"], maintain_order=True
-        ):
-            where = "table" if context == "DataFrameSchema" else str(column)
-            check = str(check)
-            label = "dtype" if check.startswith("dtype(") else _PANDERA_LABELS.get(check, check)
-            index = group.get_column("index").drop_nulls().unique().sort()
-            cases = (
-                group.get_column("failure_case").drop_nulls().unique(maintain_order=True).head(3).to_list()
-            )
-            failed[f"{where}.{label}"] = (len(index), ", ".join(cases), index.head(SAMPLE_ROWS).to_list())
-
-    out = []
-    for key in [*declared, *(k for k in failed if k not in declared)]:
-        expected = declared.get(key, key.split(".", 1)[-1])
-        if key in failed:
-            n, cases, index = failed[key]
-            sample = _rows(df[index]) if index else []
-            actual = f"{plural(n, 'failing row')}, e.g. {cases}" if n else cases
-            out.append(
-                CheckResult(
-                    f"schema:{key}", Severity.ERROR, False, n, None, None, expected, actual, tuple(sample)
-                )
-            )
-        else:
-            out.append(CheckResult(f"schema:{key}", Severity.ERROR, True, 0, None, None, expected, "ok"))
-    return out

@@ -10,16 +10,7 @@ from pathlib import Path
 
 import click
 
-# cli.py's own option, repeated here so that this module does not import cli.py at import time
-# (cli.py imports this one to register the commands; `_run` is imported when a command runs)
-FORMAT = click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="text for people, json for programs (one object on stdout)",
-)
+from .options import FORMAT
 
 
 @click.command()

@@ -321,45 +321,18 @@ class State:
         quarantined: bool,
         key_parts: dict[str, Any],
     ) -> Materialization:
-        now = time.time()
-        schema_json = json.dumps(schema)
-        parts_json = json.dumps(key_parts)
+        # the row as stored, in the order of both the INSERT and Materialization's fields
+        values = (asset, build_key, content_hash, rows, obj, object_size, file_hash, json.dumps(schema), run_id,
+                  time.time(), quarantined, json.dumps(key_parts))  # fmt: skip
         with self._lock, self.transaction():
             cur = self.conn.execute(
                 "INSERT INTO materializations (asset, build_key, content_hash, rows, object, object_size, "
                 "file_hash, schema, run_id, created_at, quarantined, key_parts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    asset,
-                    build_key,
-                    content_hash,
-                    rows,
-                    obj,
-                    object_size,
-                    file_hash,
-                    schema_json,
-                    run_id,
-                    now,
-                    int(quarantined),
-                    parts_json,
-                ),
+                values,
             )
             mid = cur.lastrowid
         assert mid is not None
-        return Materialization(
-            mid,
-            asset,
-            build_key,
-            content_hash,
-            rows,
-            obj,
-            object_size,
-            file_hash,
-            schema_json,
-            run_id,
-            now,
-            quarantined,
-            parts_json,
-        )
+        return Materialization(mid, *values)
 
     def publish(self, env: str, asset: str, mat_id: int, check_key: str | None, passed: bool = True) -> None:
         """Point `current` at a materialization (one transaction) and clear its quarantine mark."""
