@@ -5,12 +5,12 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 AB := $(VENV)/bin/assetbuild
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test]'
+	$(PY) -m pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -28,3 +28,8 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) examples/*/.assetbuild examples/*/data examples/*/out .pytest_cache .mypy_cache .ruff_cache
+
+# Re-pin after testing newer libraries: the content hash does not depend on their versions.
+lock: $(STAMP)
+	(echo '# Versions `make` installs (pip freeze of a tested venv). Regenerate: make lock'; \
+	 $(PY) -m pip freeze --exclude-editable) > constraints.txt
