@@ -17,17 +17,22 @@ def build(
     jobs: int | None = None,
     force: bool = False,
     fail_fast: bool = False,
+    exclude: Sequence[str] = (),
 ) -> dict[str, Any]:
     """Run `assetbuild build`; returns the JSON object of DESIGN §5 as a dict."""
-    return _build(project_dir, select, jobs=jobs, force=force, fail_fast=fail_fast).to_json()
+    return _build(project_dir, select, jobs=jobs, force=force, fail_fast=fail_fast, exclude=exclude).to_json()
 
 
-def plan(project_dir: str | Path = ".", select: Sequence[str] = ()) -> dict[str, Any]:
-    return _plan(project_dir, select).to_json()
+def plan(
+    project_dir: str | Path = ".", select: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> dict[str, Any]:
+    return _plan(project_dir, select, exclude=exclude).to_json()
 
 
-def check_assets(project_dir: str | Path = ".", select: Sequence[str] = ()) -> dict[str, Any]:
-    return _check_assets(project_dir, select).to_json()
+def check_assets(
+    project_dir: str | Path = ".", select: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> dict[str, Any]:
+    return _check_assets(project_dir, select, exclude=exclude).to_json()
 
 
 def show(project_dir: str | Path, asset: str, rows: int = 0) -> dict[str, Any]:

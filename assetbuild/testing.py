@@ -175,10 +175,12 @@ def _test(project: Project, rel: str, doc: Any) -> AssetTest:
     )
 
 
-def run_project_tests(project_dir: str | Path = ".", select: Sequence[str] = ()) -> BuildResult:
+def run_project_tests(
+    project_dir: str | Path = ".", select: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> BuildResult:
     """Run the project's declarative tests for the selected assets; one result per asset."""
     project = load_project(project_dir)
-    chosen = set(select_assets(project, select))
+    chosen = set(select_assets(project, select, exclude=exclude))
     t0 = time.perf_counter()
     by_asset: dict[str, list[CheckResult]] = {}
     for test in load_tests(project):
