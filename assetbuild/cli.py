@@ -17,6 +17,13 @@ import click
 from .commands.options import FORMAT
 from .errors import AssetbuildError, ProjectError
 
+EXCLUDE = click.option(
+    "--exclude",
+    multiple=True,
+    metavar="SELECT",
+    help="leave out the assets this matches (same syntax as the selection; repeatable)",
+)
+
 
 def _emit_json(value: Any) -> None:
     click.echo(json.dumps(value, indent=2, default=str))
@@ -63,6 +70,7 @@ def main(ctx: click.Context, project_dir: str) -> None:
 
 @main.command()
 @click.argument("select", nargs=-1)
+@EXCLUDE
 @click.option(
     "-j", "--jobs", type=click.IntRange(1, 256), default=None, help="assets run in parallel (default: cores)"
 )
@@ -82,6 +90,7 @@ def main(ctx: click.Context, project_dir: str) -> None:
 def build(
     project_dir: str,
     select: tuple[str, ...],
+    exclude: tuple[str, ...],
     jobs: int | None,
     fail_fast: bool,
     force: bool,
@@ -98,7 +107,7 @@ def build(
         if dry_run:
             from .plan import plan
 
-            result = plan(project_dir, select, force=force)
+            result = plan(project_dir, select, force=force, exclude=exclude)
         else:
             from .build import build as run_build
             from .progress import progress_listener
@@ -107,6 +116,7 @@ def build(
             result = run_build(
                 project_dir,
                 select,
+                exclude=exclude,
                 jobs=jobs,
                 force=force,
                 fail_fast=fail_fast,
@@ -126,16 +136,17 @@ def build(
 
 @main.command()
 @click.argument("select", nargs=-1)
+@EXCLUDE
 @click.option("--force", is_flag=True, help="plan as `build --force` would")
 @FORMAT
 @click.pass_obj
-def plan(project_dir: str, select: tuple[str, ...], force: bool, fmt: str) -> None:
+def plan(project_dir: str, select: tuple[str, ...], exclude: tuple[str, ...], force: bool, fmt: str) -> None:
     """Say what a build would run and why (which input changed); run nothing."""
 
     def action() -> int:
         from .plan import plan as run_plan
 
-        result = run_plan(project_dir, select, force=force)
+        result = run_plan(project_dir, select, force=force, exclude=exclude)
         if fmt == "json":
             _emit_json(result.to_json())
         else:
@@ -149,16 +160,21 @@ def plan(project_dir: str, select: tuple[str, ...], force: bool, fmt: str) -> No
 
 @main.command("check")
 @click.argument("select", nargs=-1)
+@EXCLUDE
 @click.option("--junit-xml", type=click.Path(dir_okay=False), default=None, help="write results as JUnit XML")
 @FORMAT
 @click.pass_obj
-def check_cmd(project_dir: str, select: tuple[str, ...], junit_xml: str | None, fmt: str) -> None:
+def check_cmd(
+    project_dir: str, select: tuple[str, ...], exclude: tuple[str, ...], junit_xml: str | None, fmt: str
+) -> None:
     """Run the quality rules on the current data of the selected assets (the CI gate)."""
 
     def action() -> int:
         from .checking import check_assets
 
-        result = check_assets(project_dir, select)
+        result = check_assets(
+            project_dir, select, exclude=exclude, on_wait=lambda msg: click.echo(msg, err=True)
+        )
         return _outcome(result, fmt, junit_xml, lambda: _text(result, verbose=True))
 
     _run(fmt, action)
@@ -166,16 +182,19 @@ def check_cmd(project_dir: str, select: tuple[str, ...], junit_xml: str | None, 
 
 @main.command("test")
 @click.argument("select", nargs=-1)
+@EXCLUDE
 @click.option("--junit-xml", type=click.Path(dir_okay=False), default=None, help="write results as JUnit XML")
 @FORMAT
 @click.pass_obj
-def test_cmd(project_dir: str, select: tuple[str, ...], junit_xml: str | None, fmt: str) -> None:
+def test_cmd(
+    project_dir: str, select: tuple[str, ...], exclude: tuple[str, ...], junit_xml: str | None, fmt: str
+) -> None:
     """Run the project's asset unit tests (tests/*.yaml: given rows -> expected rows)."""
 
     def action() -> int:
         from .testing import run_project_tests
 
-        result = run_project_tests(project_dir, select)
+        result = run_project_tests(project_dir, select, exclude=exclude)
 
         def text() -> str:
             lines = []

@@ -119,6 +119,27 @@ class Current:
     checks_passed: bool
 
 
+@dataclass(frozen=True)
+class CheckRecord:
+    passed: bool
+    results: list[dict[str, Any]]
+    content_hash: str
+    rules_fingerprint: str
+
+
+@dataclass(frozen=True)
+class AssetRun:
+    """One asset's result in one finished run (a row of `asset_runs`)."""
+
+    run_id: str
+    status: str
+    reason: str
+    build_key: str | None
+    content_hash: str | None
+    checks: list[dict[str, Any]]
+    finished_at: float
+
+
 _MAT_COLS = (
     "m.id, m.asset, m.build_key, m.content_hash, m.rows, m.object, m.object_size, m.file_hash, "
     "m.schema, m.run_id, m.created_at, m.quarantined, m.key_parts"
@@ -269,6 +290,15 @@ class State:
             ).fetchone()
         return (bool(row[0]), json.loads(row[1])) if row else None
 
+    def check_record(self, check_key: str) -> CheckRecord | None:
+        """A stored verdict with what it was reached on (its data and rules fingerprint)."""
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT passed, results, content_hash, rules_fingerprint FROM checks WHERE check_key = ?",
+                (check_key,),
+            ).fetchone()
+        return CheckRecord(bool(row[0]), json.loads(row[1]), row[2], row[3]) if row else None
+
     def asset_runs(self, asset: str, limit: int = 50) -> list[dict[str, Any]]:
         with self._lock:
             rows = self.conn.execute(
@@ -294,6 +324,31 @@ class State:
             d["checks"] = json.loads(d["checks"]) if d["checks"] else []
             out.append(d)
         return out
+
+    def last_asset_run(self, env: str, asset: str) -> AssetRun | None:
+        """The latest result for this asset of a finished run in `env` (`skipped` ones aside:
+        an asset not started says nothing about its data)."""
+        with self._lock:
+            r = self.conn.execute(
+                "SELECT a.run_id, a.status, a.reason, a.build_key, a.content_hash, a.checks, a.finished_at "
+                "FROM asset_runs a JOIN runs r ON r.run_id = a.run_id "
+                "WHERE a.asset = ? AND r.env = ? AND a.status != 'skipped' "
+                "ORDER BY a.finished_at DESC LIMIT 1",
+                (asset, env),
+            ).fetchone()
+        if r is None:
+            return None
+        return AssetRun(r[0], r[1], r[2] or "", r[3], r[4], json.loads(r[5]) if r[5] else [], r[6])
+
+    def newest_materialization(self, env: str, asset: str) -> Materialization | None:
+        """The materialization a run in `env` wrote last for this asset (published or not)."""
+        with self._lock:
+            r = self.conn.execute(
+                f"SELECT {_MAT_COLS} FROM materializations m JOIN runs r ON r.run_id = m.run_id "
+                "WHERE m.asset = ? AND r.env = ? ORDER BY m.created_at DESC, m.id DESC LIMIT 1",
+                (asset, env),
+            ).fetchone()
+        return _mat(r) if r else None
 
     def last_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         with self._lock:
@@ -345,12 +400,18 @@ class State:
             )
             self.conn.execute("UPDATE materializations SET quarantined = 0 WHERE id = ?", (mat_id,))
 
-    def set_current_checks(self, env: str, asset: str, check_key: str, passed: bool) -> None:
+    def set_current_checks(self, env: str, asset: str, mat_id: int, check_key: str, passed: bool) -> bool:
+        """Record a verdict on `current`, only while it still points at `mat_id`, the data judged.
+
+        False when `current` moved meanwhile: a verdict never lands on data it was not reached on.
+        """
         with self._lock, self.transaction():
-            self.conn.execute(
-                "UPDATE current SET check_key = ?, checks_passed = ? WHERE env = ? AND asset = ?",
-                (check_key, int(passed), env, asset),
+            cur = self.conn.execute(
+                "UPDATE current SET check_key = ?, checks_passed = ? "
+                "WHERE env = ? AND asset = ? AND materialization = ?",
+                (check_key, int(passed), env, asset, mat_id),
             )
+            return cur.rowcount > 0
 
     def drop_current(self, env: str, assets: Iterable[str]) -> None:
         with self._lock, self.transaction():
