@@ -15,7 +15,7 @@ from .definitions.model import Project
 from .hashing import hash_json
 from .results import CheckResult, Severity
 from .trace.keys import check_key
-from .trace.state import State
+from .trace.state import Current, State
 
 if TYPE_CHECKING:
     import polars as pl
@@ -87,15 +87,52 @@ class Auditor:
             }
         )
 
-    def cached(self, asset: str, content_hash: str, content_of: Mapping[str, str | None]) -> Audit | None:
+    def key(
+        self, asset: str, content_hash: str, content_of: Mapping[str, str | None], previous_rows: int | None
+    ) -> str:
+        """The check key: the data, the rules and everything else a verdict depends on."""
+        rs = self.rulesets.get(asset)
+        # row_count_change compares with the rows published before: a verdict reached against
+        # 20 previous rows says nothing about the same data after 6
+        basis = {"previous_rows": previous_rows} if rs is not None and rs.uses_previous_rows else None
+        return check_key(content_hash, self.fingerprint(asset, content_of), basis)
+
+    def cached(
+        self,
+        asset: str,
+        content_hash: str,
+        content_of: Mapping[str, str | None],
+        previous_rows: int | None,
+    ) -> Audit | None:
+        """The stored verdict for this data under these rules and this basis, if one was reached."""
         if not self.has_checks(asset):
             return Audit([], "", True, False)  # nothing to check, nothing to key (hot on a no-op)
-        key = check_key(content_hash, self.fingerprint(asset, content_of))
+        key = self.key(asset, content_hash, content_of, previous_rows)
         stored = self.state.checks(key) if self.state else None
         if stored is None:
             return None
         checks = [CheckResult.from_json(d) for d in stored[1]]
         return Audit(checks, key, passed(checks), False)
+
+    def standing(self, asset: str, current: Current, content_of: Mapping[str, str | None]) -> Audit | None:
+        """The verdict `current` was published with, if the rules it was reached under still hold.
+
+        None means the checks must run again on the current data (the rules, the data of an asset
+        they read, or the hour of a clock-dependent rule changed).
+        """
+        if not self.has_checks(asset):
+            return Audit([], "", True, False)
+        if current.check_key is None or self.state is None:
+            return None
+        stored = self.state.check_record(current.check_key)
+        if (
+            stored is None
+            or stored.content_hash != current.mat.content_hash
+            or stored.rules_fingerprint != self.fingerprint(asset, content_of)
+        ):
+            return None
+        checks = [CheckResult.from_json(d) for d in stored.results]
+        return Audit(checks, current.check_key, passed(checks), False)
 
     def run(
         self,
@@ -105,7 +142,7 @@ class Auditor:
         content_of: Mapping[str, str | None],
         previous_rows: int | None,
     ) -> Audit:
-        cached = self.cached(asset, content_hash, content_of)
+        cached = self.cached(asset, content_hash, content_of, previous_rows)
         if cached is not None:
             return cached
         from .checks.evaluate import CheckContext, run_checks
@@ -128,14 +165,14 @@ class Auditor:
             schema_model=model,
         )
         checks = run_checks(rs, df, ctx)
-        key = check_key(content_hash, self.fingerprint(asset, content_of))
+        key = self.key(asset, content_hash, content_of, previous_rows)
         ok = passed(checks)
         if self.state is not None:
             self.state.put_checks(
                 key,
                 asset,
                 content_hash,
-                self.fingerprint(asset, content_of),
+                self.fingerprint(asset, content_of),  # without the basis: see `standing`
                 ok,
                 [c.to_json() for c in checks],
             )

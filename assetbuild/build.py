@@ -17,20 +17,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .audit import Audit, Auditor, load_rulesets
+from .decisions import AssetDecision, Decider, dependencies, what_runs
 from .definitions.loader import load_project
 from .definitions.model import AssetDef, Kind, Project
 from .delivery.deliver import deliver
 from .errors import AssetbuildError, AssetFailure
 from .events import Listener, RunInfo
-from .graph import closure
 from .lineage.lazy import LazyLineage, lineage_disabled_for
 from .lock import BuildLock
-from .rebuilder import Decision, decide
+from .reasons import Cause, Reason
 from .results import FAILING, AssetResult, BuildResult, Status
 from .runids import new_run_id
 from .scheduler import Scheduler
-from .selection import select
-from .trace.keys import build_key, key_parts
 from .trace.objects import ObjectStore
 from .trace.state import Current, Materialization, State
 
@@ -53,6 +51,7 @@ class BuildOptions:
     wait: bool = True
     environment: str | None = None
     command: str = "build"
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass
@@ -116,9 +115,11 @@ class Builder:
         self.shared.current = self.state.current(self.env)
         self.shared.content_of = {n: c.mat.content_hash for n, c in self.shared.current.items()}
         self.shared.schema_of = {}  # filled as assets settle; older schemas come from `current`
-        names = self._selection()
-        upstream = {n: a.upstream for n, a in project.assets.items()}
-        deps = {n: self._deps(n, upstream) for n in names}
+        names = what_runs(project, self.options.select, self.options.exclude, self.shared.current)
+        deps = dependencies(project, self.auditor, names)
+        self.decider = Decider(
+            project, self.auditor, self.shared.current, self.objects, self.state.find, self.options.force
+        )
         self.state.start_run(self.run_id, self.options.command, self.env)
         self.listeners.build_started(project, self.run_id, names)
         jobs = self.options.jobs or _default_jobs()
@@ -168,24 +169,6 @@ class Builder:
         result.warnings.extend(self.listeners.errors)
         return result
 
-    def _selection(self) -> list[str]:
-        names = select(self.project, self.options.select)
-        chosen = set(names)
-        # make's rule: an unselected upstream that has never been built is built too.
-        upstream = {n: a.upstream for n, a in self.project.assets.items()}
-        missing = {u for u in closure(chosen, upstream) - chosen if u not in self.shared.current}
-        needed = closure(missing, upstream) - chosen if missing else set()
-        needed = {u for u in needed if u not in self.shared.current} | missing
-        chosen |= needed
-        return [n for n in self.project.order if n in chosen]
-
-    def _deps(self, name: str, upstream: dict[str, tuple[str, ...]]) -> list[str]:
-        """Upstream, plus assets its checks read (unless that would make a cycle)."""
-        refs = [
-            r for r in self.auditor.references(name) if r in upstream and name not in closure([r], upstream)
-        ]
-        return list(upstream[name]) + refs
-
     def _blocked(self, name: str, by: str) -> AssetResult:
         return AssetResult(
             name,
@@ -207,75 +190,53 @@ class Builder:
     def _prepare(
         self, name: str, upstream: dict[str, AssetResult]
     ) -> AssetResult | Callable[[], AssetResult]:
+        d = self.decider.decide(name, self.shared.content_of)
         a = self.project.assets[name]
-        if a.kind is Kind.SOURCE:
-            inputs = [(f"file:{f.path}", f.hash) for f in self.project.source_files[name]]
-        else:
-            inputs = []
-            for u in a.upstream:
-                h = self.shared.content_of.get(u)
-                if h is None:
-                    return AssetResult(
-                        name, a.kind.value, Status.BLOCKED, f"upstream '{u}' has no data yet", blocked_by=u
-                    )
-                inputs.append((u, h))
-        parts = key_parts(a.kind.value, a.fingerprint, a.config, inputs)
-        key = build_key(parts)
-        current = self.shared.current.get(name)
-        decision = decide(
-            key,
-            parts,
-            current,
-            stored=lambda: self.state.find(name, key),
-            object_present=lambda m: self._present(m),
-            object_intact=lambda m: self.objects.intact(m.object, m.object_size, m.file_hash),
-            force=self.options.force,
-        )
-        if decision.status is Status.UP_TO_DATE:
-            assert current is not None
-            audit = self.auditor.cached(name, current.mat.content_hash, self.shared.content_of)
-            if audit is not None and (
-                audit.check_key == current.check_key or not self.auditor.has_checks(name)
-            ):
-                return self._result(a, Status.UP_TO_DATE, decision.reason, current.mat, audit, key, 0.0)
+        if d.status is Status.BLOCKED:
+            return AssetResult(
+                name, a.kind.value, Status.BLOCKED, str(d.reason), blocked_by=d.blocked_by, why=d.reason
+            )
+        if d.status is Status.UP_TO_DATE:
+            assert d.current is not None
+            if d.verdict is not None:
+                return self._result(a, Status.UP_TO_DATE, d.reason, d.current.mat, d.verdict, d.key, 0.0)
             # only the rules changed: check the data we have, recompute nothing
-            return lambda: self._recheck(a, decision, current, key)
-        if decision.status is Status.RESTORED:
-            return lambda: self._restore(a, decision, key, current)
-        return lambda: self._execute(a, decision, key, parts, inputs, current)
+            return lambda: self._recheck(a, d)
+        if d.status is Status.RESTORED:
+            return lambda: self._restore(a, d)
+        return lambda: self._execute(a, d)
 
-    def _recheck(self, a: AssetDef, decision: Decision, current: Current, key: str) -> AssetResult:
+    def _recheck(self, a: AssetDef, d: AssetDecision) -> AssetResult:
         t0 = time.perf_counter()
+        current, key = d.current, d.key
+        assert current is not None
         try:
             df = self._read_object(a.name, current.mat)
+            # the rows it was compared with when published are not kept: it is its own basis
             audit = self._audit(a, current.mat, df, current.mat.rows)
         except AssetFailure as e:
             return self._failed(a, e, key, t0)
-        self.state.set_current_checks(self.env, a.name, audit.check_key, audit.passed)
+        self.state.set_current_checks(self.env, a.name, current.mat.id, audit.check_key, audit.passed)
         self._moved = True
         status = Status.UP_TO_DATE if audit.passed else Status.CHECK_FAILED
-        reason = decision.reason + (
-            "; rules changed, checks re-run" if audit.passed else "; its data fails the rules now"
-        )
+        reason = d.reason.plus(Cause.CHECKS_RERUN if audit.passed else Cause.FAILS_RULES)
         return self._result(a, status, reason, current.mat, audit, key, time.perf_counter() - t0)
 
-    def _restore(self, a: AssetDef, decision: Decision, key: str, current: Current | None) -> AssetResult:
+    def _restore(self, a: AssetDef, d: AssetDecision) -> AssetResult:
         t0 = time.perf_counter()
-        mat = decision.restore
+        mat, key = d.restore, d.key
         assert mat is not None
         try:
-            audit = self.auditor.cached(a.name, mat.content_hash, self.shared.content_of)
+            audit = self.auditor.cached(a.name, mat.content_hash, self.shared.content_of, d.previous_rows)
             if audit is None:
-                audit = self._audit(
-                    a, mat, self._read_object(a.name, mat), current.mat.rows if current else None
-                )
+                audit = self._audit(a, mat, self._read_object(a.name, mat), d.previous_rows)
         except AssetFailure as e:
             return self._failed(a, e, key, t0)
         if not audit.passed:
             return self._result(
                 a,
                 Status.CHECK_FAILED,
-                decision.reason + "; fails its checks",
+                d.reason.plus(Cause.FAILS_CHECKS),
                 mat,
                 audit,
                 key,
@@ -285,20 +246,13 @@ class Builder:
             self._publish(a, mat, audit)
         except (OSError, sqlite3.Error) as e:
             return self._failed(a, AssetFailure(f"publishing its data failed: {e}"), key, t0)
-        return self._result(a, Status.RESTORED, decision.reason, mat, audit, key, time.perf_counter() - t0)
+        return self._result(a, Status.RESTORED, d.reason, mat, audit, key, time.perf_counter() - t0)
 
-    def _execute(
-        self,
-        a: AssetDef,
-        decision: Decision,
-        key: str,
-        parts: dict[str, Any],
-        inputs: list[tuple[str, str]],
-        current: Current | None,
-    ) -> AssetResult:
+    def _execute(self, a: AssetDef, d: AssetDecision) -> AssetResult:
         from .executor.content import content_hash, schema_of, write_parquet
 
         t0 = time.perf_counter()
+        key, parts, inputs = d.key, d.parts, d.inputs
         info = RunInfo(
             asset=a,
             run_id=new_run_id(),
@@ -318,7 +272,7 @@ class Builder:
             mat = self.state.add_materialization(
                 a.name, key, digest, df.height, rel, size, file_hash, schema_of(df), self.run_id, True, parts
             )
-            audit = self._audit(a, mat, df, current.mat.rows if current else None, info)
+            audit = self._audit(a, mat, df, d.previous_rows, info)
         except AssetFailure as e:
             failed = self._failed(a, e, key, t0)
             self.listeners.asset_finished(info, failed, e.user_traceback or e.message)
@@ -332,7 +286,7 @@ class Builder:
             rejected = self._result(
                 a,
                 Status.CHECK_FAILED,
-                decision.reason + "; fails its checks (not published)",
+                d.reason.plus(Cause.FAILS_CHECKS),
                 mat,
                 audit,
                 key,
@@ -346,7 +300,7 @@ class Builder:
             failed = self._failed(a, AssetFailure(f"publishing its data failed: {e}"), key, t0)
             self.listeners.asset_finished(info, failed, str(e))
             return failed
-        done = self._result(a, Status.BUILT, decision.reason, mat, audit, key, elapsed)
+        done = self._result(a, Status.BUILT, d.reason, mat, audit, key, elapsed)
         self.listeners.asset_finished(info, done, None)
         return done
 
@@ -395,7 +349,7 @@ class Builder:
                 run.extra["metrics"] = data_quality_metrics(df)
             except Exception as e:  # metrics only enrich lineage; say so rather than fail
                 self.warnings.append(f"{a.name}: data quality metrics for lineage failed: {e}")
-            result = self._result(a, Status.BUILT, "", mat, audit, mat.build_key, 0.0)
+            result = self._result(a, Status.BUILT, Reason(()), mat, audit, mat.build_key, 0.0)
             self.listeners.checks_finished(run, result, audit.checks)
         return audit
 
@@ -417,12 +371,6 @@ class Builder:
             return self.shared.schema_of[name]
         current = self.shared.current.get(name)
         return current.mat.schema if current else None
-
-    def _present(self, mat: Materialization) -> bool:
-        try:  # os.stat on a string: this runs once per asset on every no-op build
-            return os.stat(f"{self._objects_root}/{mat.object}").st_size == mat.object_size
-        except OSError:
-            return False
 
     def _input_path(self, name: str) -> Path:
         if name in self._damaged:
@@ -479,7 +427,7 @@ class Builder:
         self,
         a: AssetDef,
         status: Status,
-        reason: str,
+        reason: Reason,
         mat: Materialization,
         audit: Audit | None,
         key: str,
@@ -489,7 +437,8 @@ class Builder:
             name=a.name,
             kind=a.kind.value,
             status=status,
-            reason=reason,
+            reason=str(reason),
+            why=reason,
             duration_s=duration,
             rows=mat.rows,
             content_hash=mat.content_hash,
@@ -534,10 +483,11 @@ def build(
     listeners: Sequence[Listener] = (),
     on_wait: Callable[[str], None] = lambda msg: None,
     lineage: bool = True,
+    exclude: Sequence[str] = (),
 ) -> BuildResult:
     """Build the selected assets incrementally; the Python face of `assetbuild build`."""
     project = load_project(project_dir, environment)
-    options = BuildOptions(tuple(select), jobs, force, fail_fast, wait, environment)
+    options = BuildOptions(tuple(select), jobs, force, fail_fast, wait, environment, exclude=tuple(exclude))
     lock = BuildLock(project.store_dir)
     lock.acquire(wait, on_wait)
     try:

@@ -4,6 +4,8 @@
 2. the key equals current's key and current's object is on disk → `up_to_date`.
 3. a stored, intact materialization has the key → `restored` (the pointer moves; nothing runs).
 4. otherwise → run (`built`), saying what differs from current: code, config, which inputs.
+
+The reason is data (reasons.py), not a string.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .reasons import Because, Cause, Reason
 from .results import Status
 from .trace.state import Current, Materialization
 
@@ -19,7 +22,7 @@ from .trace.state import Current, Materialization
 @dataclass(frozen=True)
 class Decision:
     status: Status  # UP_TO_DATE, RESTORED or BUILT (= must run)
-    reason: str
+    reason: Reason
     restore: Materialization | None = None
 
 
@@ -33,49 +36,43 @@ def decide(
     force: bool,
 ) -> Decision:
     if force:
-        return Decision(Status.BUILT, "forced (--force)")
+        return Decision(Status.BUILT, Reason.of(Cause.FORCED))
+    damaged = False
     if current is not None and current.mat.build_key == key:
         if object_present(current.mat):
-            return Decision(Status.UP_TO_DATE, "code and inputs unchanged")
-        damaged = "its stored data is missing or damaged"
-    else:
-        damaged = None
+            return Decision(Status.UP_TO_DATE, Reason.of(Cause.UNCHANGED))
+        damaged = True
     for mat in stored():
         if current is not None and mat.id == current.mat.id:
             continue
         if object_intact(mat):
             why = explain(parts, current.mat.key_parts if current else None)
-            return Decision(Status.RESTORED, f"{why}; same code and inputs as a stored version", mat)
+            return Decision(Status.RESTORED, why.plus(Cause.STORED_VERSION), mat)
     if damaged:
-        return Decision(Status.BUILT, damaged)
+        return Decision(Status.BUILT, Reason.of(Cause.DAMAGED))
     return Decision(Status.BUILT, explain(parts, current.mat.key_parts if current else None))
 
 
-def explain(parts: dict[str, Any], before: dict[str, Any] | None) -> str:
-    """Say in words what differs between two sets of key parts."""
+def explain(parts: dict[str, Any], before: dict[str, Any] | None) -> Reason:
+    """What differs between two sets of key parts."""
     if not before:
-        return "new asset (never built)"
-    reasons = []
-    if before.get("format") != parts.get("format"):
-        reasons.append("store format changed")
-    if before.get("kind") != parts.get("kind"):
-        reasons.append("kind changed")
-    if before.get("code") != parts.get("code"):
-        reasons.append("code changed")
-    if before.get("config") != parts.get("config"):
-        reasons.append("config changed")
+        return Reason.of(Cause.NEW)
+    causes: list[Because] = []
+    for part, cause in (
+        ("format", Cause.FORMAT_CHANGED),
+        ("kind", Cause.KIND_CHANGED),
+        ("code", Cause.CODE_CHANGED),
+        ("config", Cause.CONFIG_CHANGED),
+    ):
+        if before.get(part) != parts.get(part):
+            causes.append(Because(cause))
     old = {name: h for name, h in before.get("inputs", [])}
     new = {name: h for name, h in parts.get("inputs", [])}
-    changed = [n for n in new if n in old and old[n] != new[n]]
-    added = [n for n in new if n not in old]
-    removed = [n for n in old if n not in new]
-    for label, names in (("changed", changed), ("new input", added), ("input removed", removed)):
+    for cause, names in (
+        (Cause.INPUTS_CHANGED, [n for n in new if n in old and old[n] != new[n]]),
+        (Cause.INPUTS_ADDED, [n for n in new if n not in old]),
+        (Cause.INPUTS_REMOVED, [n for n in old if n not in new]),
+    ):
         if names:
-            shown = ", ".join(_input_label(n) for n in names[:3])
-            more = f" and {len(names) - 3} more" if len(names) > 3 else ""
-            reasons.append(f"{label}: {shown}{more}" if label != "changed" else f"{shown}{more} changed")
-    return "; ".join(reasons) or "build key changed"
-
-
-def _input_label(name: str) -> str:
-    return f"file {name[5:]}" if name.startswith("file:") else f"upstream '{name}'"
+            causes.append(Because(cause, tuple(names)))
+    return Reason(tuple(causes)) if causes else Reason.of(Cause.KEY_CHANGED)

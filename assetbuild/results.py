@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .reasons import Reason
 
 
 class Status(StrEnum):
@@ -91,6 +94,7 @@ class AssetResult:
     blocked_by: str | None = None
     bytes: int | None = None
     schema: list[tuple[str, str]] | None = None
+    why: Reason | None = None  # the reason as data; `reason` is its text
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -98,6 +102,7 @@ class AssetResult:
             "kind": self.kind,
             "status": self.status.value,
             "reason": self.reason,
+            "why": self.why.to_json() if self.why else [],
             "duration_s": round(self.duration_s, 4),
             "rows": self.rows,
             "content_hash": self.content_hash,

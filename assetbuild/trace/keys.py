@@ -32,5 +32,9 @@ def build_key(parts: dict[str, Any]) -> str:
     return hash_json(parts)
 
 
-def check_key(content_hash: str, rules_fingerprint: str) -> str:
-    return hash_json({"content": content_hash, "rules": rules_fingerprint})
+def check_key(content_hash: str, rules_fingerprint: str, basis: dict[str, Any] | None = None) -> str:
+    """What a verdict was reached on: the data, the rules, and any further input (`basis`) a rule
+    reads, such as the row count published before."""
+    if basis is None:
+        return hash_json({"content": content_hash, "rules": rules_fingerprint})
+    return hash_json({"content": content_hash, "rules": rules_fingerprint, "basis": basis})

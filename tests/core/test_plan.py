@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from assetbuild.plan import plan
+from assetbuild.trace.state import State
 
-from .projects import CLEAN, EVENTS, PIPELINE, TOP, run, statuses
+from .projects import CLEAN, COUNT, EVENTS, PIPELINE, TOP, run, statuses
 
 
 def _plan(root: Path, **kwargs) -> dict[str, tuple[str, str]]:
@@ -109,3 +110,60 @@ def test_build_dry_run_is_a_plan(make_project, run_cli):
     assert r.code == 0, r
     assert {a["status"] for a in r.json["assets"]} <= {"will_build", "pending"}
     assert _objects(root) == []
+
+
+def _statuses(result) -> dict[str, str]:
+    return {a.name: a.status.value for a in result.assets}
+
+
+def test_plan_of_one_asset_in_a_new_project_names_the_upstream_a_build_makes(make_project):
+    root = make_project(PIPELINE)
+    p = _statuses(plan(root, select=["by_user"]))
+    assert p == {"events": "will_build", "clean": "pending", "by_user": "pending"}
+    b = _statuses(run(root, select=["by_user"]))
+    assert list(b) == list(p)
+    assert set(b.values()) == {"built"}
+
+
+def test_plan_does_not_promise_a_restore_of_damaged_data(make_project):
+    root = make_project(PIPELINE)
+    run(root)
+    (root / "assets/top_users.sql").write_text(TOP.replace("100", "10"))
+    run(root)
+    (root / "assets/top_users.sql").write_text(TOP)  # back to a stored version ...
+    assert _plan(root)["top_users"][0] == "will_restore"
+    state = State.open(root / ".assetbuild", readonly=True)
+    assert state is not None
+    current = state.current("default")["top_users"].mat.id
+    old = next(m for m in state.materializations("top_users") if m.id != current)
+    state.close()
+    obj = root / ".assetbuild" / "objects" / old.object
+    data = bytearray(obj.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # ... whose bytes are damaged, its size unchanged
+    obj.write_bytes(bytes(data))
+    assert _plan(root)["top_users"] == ("will_build", "code changed")
+    assert _statuses(run(root))["top_users"] == "built"
+
+
+def test_an_asset_whose_rules_read_a_changing_asset_waits_for_it(make_project):
+    files = dict(PIPELINE)
+    files["rules/top_users.yaml"] = (
+        "asset: top_users\nseverity: warn\ncolumns:\n  total: {references: user_count.users}\n"
+    )
+    root = make_project(files)
+    run(root)
+    (root / "assets/user_count.sql").write_text(COUNT.replace("count(*)", "count(*) + 1"))
+    p = _plan(root)
+    assert p["user_count"][0] == "will_build"
+    assert p["top_users"] == ("pending", "runs if upstream 'user_count' changes its data")
+    assert _statuses(run(root))["top_users"] == "up_to_date"
+
+
+def test_plan_json_says_which_input_changed(make_project, run_cli):
+    root = make_project(PIPELINE)
+    run(root)
+    (root / "data/events.csv").write_text(EVENTS + "999,u1,50\n")
+    js = run_cli(root, "plan", "--format", "json")
+    why = {a["name"]: a["why"] for a in js.json["assets"]}
+    assert why["events"] == [{"cause": "inputs_changed", "inputs": [{"file": "data/events.csv"}]}]
+    assert why["clean"] == [{"cause": "waits_for_upstream", "inputs": [{"asset": "events"}]}]
