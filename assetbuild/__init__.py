@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
-from .errors import AssetbuildError, AssetFailure, ProjectError, StoreError
+from assetbuild.errors import AssetbuildError, AssetFailure, ProjectError, StoreError
 
 __version__ = "0.1.0"
 
@@ -80,11 +80,11 @@ def check(
 
 def __getattr__(name: str) -> Any:
     if name in ("build", "plan", "check_assets", "show"):
-        from . import api
+        from assetbuild import api
 
         return getattr(api, name)
     if name == "read":
-        from .reading import read
+        from assetbuild.run.read import read
 
         return read
     raise AttributeError(f"module 'assetbuild' has no attribute {name!r}")

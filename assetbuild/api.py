@@ -6,9 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .build import build as _build
-from .checking import check_assets as _check_assets
-from .plan import plan as _plan
+from assetbuild.run.build import build as _build
+from assetbuild.run.check import check_assets as _check_assets
+from assetbuild.run.plan import plan as _plan
 
 
 def build(
@@ -36,6 +36,6 @@ def check_assets(
 
 
 def show(project_dir: str | Path, asset: str, rows: int = 0) -> dict[str, Any]:
-    from .inspect import show_asset
+    from assetbuild.run.inspect import show_asset
 
     return show_asset(project_dir, asset, rows=rows)

@@ -43,7 +43,7 @@ def make_data(rows: int, dirty: bool) -> Path:
     import numpy as np
     import polars as pl
 
-    from assetbuild.checks.packs import Packs
+    from assetbuild.gate.packs import Packs
 
     path = WORK / f"checks_{rows}{'_dirty' if dirty else ''}.parquet"
     if path.exists():
@@ -141,8 +141,8 @@ def child(engine: str, data: str, repeats: int) -> None:
 def _polars_runner(df):  # type: ignore[no-untyped-def]
     import tempfile
 
-    from assetbuild.checks.evaluate import CheckContext, run_checks
-    from assetbuild.checks.rules import load_rules
+    from assetbuild.gate.evaluate import CheckContext, run_checks
+    from assetbuild.gate.rules import load_rules
 
     root = Path(tempfile.mkdtemp())
     (root / "rules").mkdir()
@@ -162,7 +162,7 @@ def _pandera_runner(df):  # type: ignore[no-untyped-def]
     import polars as pl
     from pandera.config import ValidationDepth, config_context
 
-    from assetbuild.checks.packs import Packs
+    from assetbuild.gate.packs import Packs
 
     packs = Packs()
     currencies = next(s.params["values"] for s in packs.get("iso_currency").specs if s.kind == "isin")  # type: ignore[union-attr]

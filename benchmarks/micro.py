@@ -213,7 +213,7 @@ def import_costs(python: str, runs: int) -> dict[str, Any]:
         "python -c pass": "pass",
         "import click": "import click",
         "import assetbuild.cli": "import assetbuild.cli",
-        "import assetbuild.build": "import assetbuild.build",
+        "import assetbuild.run.build": "import assetbuild.run.build",
         "import sqlglot": "import sqlglot",
         "import sqlglot + optimizer.qualify": "import sqlglot; from sqlglot.optimizer.qualify import qualify",
         "import polars": "import polars",
@@ -233,10 +233,10 @@ def import_costs(python: str, runs: int) -> dict[str, Any]:
 
 
 def scheduler_overhead(n: int, runs: int) -> dict[str, Any]:
-    """Per-asset cost of assetbuild.scheduler.Scheduler alone on the bench DAG, with no real work."""
+    """Per-asset cost of assetbuild.core.scheduler.Scheduler alone on the bench DAG, with no real work."""
     import synth
 
-    from assetbuild.scheduler import Scheduler
+    from assetbuild.core.scheduler import Scheduler
 
     _, nodes = synth.dag(n)
     order = ["raw"] + [nm for nm, *_ in nodes]

@@ -31,22 +31,22 @@ PHASES = [
     "assetbuild.definitions.parse_cache:FileCache.__init__",
     "assetbuild.definitions.parse_cache:FileCache.save",
     "assetbuild.definitions.parse_cache:FileCache.file_hash",
-    "assetbuild.build:build",
-    "assetbuild.build:Builder.__init__",
-    "assetbuild.build:Builder.run",
-    "assetbuild.build:Builder._selection",
-    "assetbuild.build:Builder._prepare",
-    "assetbuild.build:Builder._execute",
-    "assetbuild.build:Builder._run_asset",
-    "assetbuild.build:Builder._audit",
-    "assetbuild.build:Builder._publish",
-    "assetbuild.build:Builder._input_path",
-    "assetbuild.build:Builder._deliver",
-    "assetbuild.build:Builder._sql_engine",
-    "assetbuild.scheduler:Scheduler.run",
-    "assetbuild.rebuilder:decide",
-    "assetbuild.audit:Auditor.cached",
-    "assetbuild.audit:load_rulesets",
+    "assetbuild.run.build:build",
+    "assetbuild.run.build:Builder.__init__",
+    "assetbuild.run.build:Builder.run",
+    "assetbuild.run.build:Builder._selection",
+    "assetbuild.run.build:Builder._prepare",
+    "assetbuild.run.build:Builder._execute",
+    "assetbuild.run.build:Builder._run_asset",
+    "assetbuild.run.build:Builder._audit",
+    "assetbuild.run.build:Builder._publish",
+    "assetbuild.run.build:Builder._input_path",
+    "assetbuild.run.build:Builder._deliver",
+    "assetbuild.run.build:Builder._sql_engine",
+    "assetbuild.core.scheduler:Scheduler.run",
+    "assetbuild.core.rebuilder:decide",
+    "assetbuild.gate.audit:Auditor.cached",
+    "assetbuild.gate.audit:load_rulesets",
     "assetbuild.trace.state:State.open",
     "assetbuild.trace.state:State.current",
     "assetbuild.trace.state:State.current_of",
@@ -58,11 +58,11 @@ PHASES = [
     "assetbuild.trace.objects:ObjectStore.commit",
     "assetbuild.trace.objects:ObjectStore.intact",
     "assetbuild.trace.objects:ObjectStore.clear_staging",
-    "assetbuild.delivery.warehouse:refresh_warehouse",
-    "assetbuild.lock:BuildLock.acquire",
-    "assetbuild.report:render_text",
-    "assetbuild.cli:_emit_json",
-    "assetbuild.plan:plan",
+    "assetbuild.deliver.warehouse:refresh_warehouse",
+    "assetbuild.trace.lock:BuildLock.acquire",
+    "assetbuild.present.text:render_text",
+    "assetbuild.cli.app:_emit_json",
+    "assetbuild.run.plan:plan",
 ]
 EXECUTOR_PHASES = [
     "assetbuild.executor.sql:SqlEngine.__init__",
@@ -137,7 +137,7 @@ def main() -> None:
     if "--" in argv:
         argv = argv[argv.index("--") + 1 :]
     argv = [a for a in argv if a != "--executors"]
-    import assetbuild.cli as cli
+    import assetbuild.cli.app as cli
 
     install(PHASES + (EXECUTOR_PHASES if executors else []))
     t_main = time.perf_counter()

@@ -687,7 +687,7 @@ def micro_section(m: dict[str, Any]) -> list[tuple[str, list[str]]]:
     if "scheduler" in m:
         s = m["scheduler"]
         lines = [
-            f"`assetbuild.scheduler.Scheduler` alone on the bench DAG of {s['assets']} assets, trivial prepare.",
+            f"`assetbuild.core.scheduler.Scheduler` alone on the bench DAG of {s['assets']} assets, trivial prepare.",
             "",
             "| mode | µs per asset median (min–max) |",
             "| --- | --- |",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ProjectError, did_you_mean
+from assetbuild.errors import ProjectError, did_you_mean
 
 CONFIG_FILE = "assetbuild.toml"
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\Z")  # \Z, not $: "x\n" is no name

@@ -11,13 +11,20 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ProjectError, did_you_mean
-from ..graph import CycleError, downstream_map, toposort
-from .config import CONFIG_FILE, MAX_NAME_LENGTH, NAME_HINT, NAME_RE, is_valid_name, load_config
-from .model import AssetDef, Kind, Project, PythonCheck, SourceFile
-from .parse_cache import FileCache
-from .sources import source_asset, source_files
-from .text import read_utf8
+from assetbuild.core.graph import CycleError, downstream_map, toposort
+from assetbuild.definitions.config import (
+    CONFIG_FILE,
+    MAX_NAME_LENGTH,
+    NAME_HINT,
+    NAME_RE,
+    is_valid_name,
+    load_config,
+)
+from assetbuild.definitions.parse_cache import FileCache
+from assetbuild.definitions.sources import source_asset, source_files
+from assetbuild.definitions.text import read_utf8
+from assetbuild.errors import ProjectError, did_you_mean
+from assetbuild.model.assets import AssetDef, Kind, Project, PythonCheck, SourceFile
 
 ASSETS_DIR = "assets"
 
@@ -129,7 +136,7 @@ def _sql_asset(root: Path, path: Path, rel: str, cache: FileCache) -> AssetDef:
     digest, _ = cache.file_hash(path, rel)
     payload = cache.get_parsed(rel, digest, lambda dep: None)
     if payload is None:
-        from .sql_assets import analyze_sql
+        from assetbuild.definitions.sql_assets import analyze_sql
 
         text = read_utf8(path, rel)
         info = analyze_sql(text, rel)
@@ -158,7 +165,7 @@ def _python_assets(
 
     payload = cache.get_parsed(rel, digest, current)
     if payload is None:
-        from .python_assets import scan_python_file
+        from assetbuild.definitions.python_assets import scan_python_file
 
         info = scan_python_file(path, rel, [path.parent, root / ASSETS_DIR, root], root)
         payload = {
@@ -265,7 +272,7 @@ def _validate(
 
 
 def _check_export_target(asset: str, spec: object) -> None:
-    from ..delivery.exports import parse_target
+    from assetbuild.deliver.exports import parse_target
 
     target = parse_target(asset, spec).path
     normal = os.path.normpath(target)

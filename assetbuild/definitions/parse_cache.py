@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..hashing import hash_file
+from assetbuild.hashing import hash_file
 
 # Bump when fingerprinting or parse payloads change shape: every cached parse is then redone.
 CACHE_VERSION = 4

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import ProjectError
-from ..hashing import hash_text
-from .text import read_utf8
+from assetbuild.definitions.text import read_utf8
+from assetbuild.errors import ProjectError
+from assetbuild.hashing import hash_text
 
 _ASSET_KWARGS = ("name", "description", "tags", "owner", "retries", "schema", "metadata", "export")
 _CHECK_KWARGS = ("asset", "name", "severity", "description")
@@ -109,7 +109,7 @@ def _literal_kwargs(
     out: dict[str, Any] = {}
     for kw in deco.keywords:
         if kw.arg is None or kw.arg not in allowed:
-            from ..errors import did_you_mean
+            from assetbuild.errors import did_you_mean
 
             raise ProjectError(
                 f"unknown @{what} argument '{kw.arg}'",

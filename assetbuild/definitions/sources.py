@@ -6,11 +6,11 @@ import glob
 import os
 from pathlib import Path
 
-from ..errors import ProjectError
-from ..hashing import hash_json
-from .config import CONFIG_FILE, SourceConfig
-from .model import AssetDef, Kind, SourceFile
-from .parse_cache import FileCache
+from assetbuild.definitions.config import CONFIG_FILE, SourceConfig
+from assetbuild.definitions.parse_cache import FileCache
+from assetbuild.errors import ProjectError
+from assetbuild.hashing import hash_json
+from assetbuild.model.assets import AssetDef, Kind, SourceFile
 
 _SUFFIX_FORMATS = {
     ".csv": "csv",

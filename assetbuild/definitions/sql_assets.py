@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ProjectError
-from ..hashing import hash_text
+from assetbuild.errors import ProjectError
+from assetbuild.hashing import hash_text
 
 DIALECT = "duckdb"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import ProjectError
+from assetbuild.errors import ProjectError
 
 
 def read_utf8(path: Path, relpath: str) -> str:

@@ -16,9 +16,9 @@ from typing import Any
 
 import polars as pl
 
-from ..definitions.model import AssetDef
-from ..errors import AssetFailure
-from .content import to_polars
+from assetbuild.errors import AssetFailure
+from assetbuild.executor.content import to_polars
+from assetbuild.model.assets import AssetDef
 
 _import_lock = threading.Lock()
 

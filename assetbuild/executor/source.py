@@ -8,9 +8,9 @@ from typing import Any
 
 import polars as pl
 
-from ..definitions.model import AssetDef, SourceFile
-from ..errors import AssetFailure
-from ..hashing import hash_bytes
+from assetbuild.errors import AssetFailure
+from assetbuild.hashing import hash_bytes
+from assetbuild.model.assets import AssetDef, SourceFile
 
 
 def read_source(root: Path, asset: AssetDef, files: tuple[SourceFile, ...]) -> pl.DataFrame:

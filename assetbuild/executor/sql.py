@@ -8,8 +8,8 @@ from pathlib import Path
 
 import polars as pl
 
-from ..definitions.model import AssetDef
-from ..errors import AssetFailure
+from assetbuild.errors import AssetFailure
+from assetbuild.model.assets import AssetDef
 
 
 class SqlEngine:

@@ -36,13 +36,15 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.serde import Serde
 
-from .. import __version__
-from ..definitions.model import AssetDef, Kind, Project, SourceFile
-from ..events import RunInfo
-from ..results import AssetResult, BuildResult, CheckResult, Severity, Status
-from . import naming
-from .columns import ColumnLineage, ColumnSource
-from .metrics import data_quality_metrics as data_quality_metrics  # the engine imports it from here
+from assetbuild import __version__
+from assetbuild.lineage import naming
+from assetbuild.lineage.columns import ColumnLineage, ColumnSource
+from assetbuild.lineage.metrics import (
+    data_quality_metrics as data_quality_metrics,  # the engine imports it from here
+)
+from assetbuild.model.assets import AssetDef, Kind, Project, SourceFile
+from assetbuild.model.events import RunInfo
+from assetbuild.model.results import AssetResult, BuildResult, CheckResult, Severity, Status
 
 PRODUCER = f"https://pypi.org/project/assetbuild/{__version__}/"
 INTEGRATION = "ASSETBUILD"

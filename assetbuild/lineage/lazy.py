@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..definitions.model import Project
-from ..events import Listener, RunInfo
-from ..results import AssetResult, BuildResult
+from assetbuild.model.assets import Project
+from assetbuild.model.events import Listener, RunInfo
+from assetbuild.model.results import AssetResult, BuildResult
 
 
 def lineage_disabled_for(project: Project) -> bool:
-    from .transport import lineage_disabled
+    from assetbuild.lineage.transport import lineage_disabled
 
     return lineage_disabled(project)
 
@@ -28,7 +28,7 @@ class LazyLineage:
 
     def _listener(self) -> Listener:
         if self.real is None:
-            from . import OpenLineageListener
+            from assetbuild.lineage import OpenLineageListener
 
             self.real = OpenLineageListener(self.project, self.run_id)
             if self.started is not None:
@@ -52,11 +52,11 @@ class LazyLineage:
 
     def build_finished(self, project: Project, result: BuildResult) -> None:
         if self.real is None:
-            from .outbox import has_pending
+            from assetbuild.lineage.outbox import has_pending
 
             if not has_pending(project):
                 return
-            from . import deliver_pending
+            from assetbuild.lineage import deliver_pending
 
             result.warnings.extend(deliver_pending(project))
             return

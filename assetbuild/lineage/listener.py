@@ -19,12 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..definitions.model import AssetDef, Kind, Project, SourceFile
-from ..events import BaseListener, RunInfo
-from ..results import AssetResult, BuildResult, CheckResult, Status
-from .delivery import BUILD_BUDGET_S, BuildSender, delivery_warning
-from .outbox import Outbox
-from .transport import lineage_disabled, resolve
+from assetbuild.lineage.outbox import Outbox
+from assetbuild.lineage.sending import BUILD_BUDGET_S, BuildSender, delivery_warning
+from assetbuild.lineage.transport import lineage_disabled, resolve
+from assetbuild.model.assets import AssetDef, Kind, Project, SourceFile
+from assetbuild.model.events import BaseListener, RunInfo
+from assetbuild.model.results import AssetResult, BuildResult, CheckResult, Status
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -67,7 +67,7 @@ class OpenLineageListener(BaseListener):
 
     @_never_raises
     def build_started(self, project: Project, run_id: str, selected: list[str]) -> None:
-        from . import events
+        from assetbuild.lineage import events
 
         self.project, self.run_id = project, run_id
         self._outbox = Outbox.of_project(project.root)
@@ -80,7 +80,7 @@ class OpenLineageListener(BaseListener):
 
     @_never_raises
     def asset_started(self, info: RunInfo) -> None:
-        from . import events
+        from assetbuild.lineage import events
 
         info = self._with_schemas(info)
         self._record(
@@ -95,14 +95,14 @@ class OpenLineageListener(BaseListener):
 
     @_never_raises
     def asset_finished(self, info: RunInfo, result: AssetResult, traceback: str | None) -> None:
-        from . import events
+        from assetbuild.lineage import events
 
         info = self._with_schemas(info)
         if result.schema is not None and result.status is not Status.FAILED:
             self._schemas[info.asset.name] = list(result.schema)
         lineage = None
         if info.asset.kind is Kind.SQL and info.asset.sql and result.status is not Status.FAILED:
-            from .columns import sql_column_lineage
+            from assetbuild.lineage.columns import sql_column_lineage
 
             output = [name for name, _ in result.schema] if result.schema is not None else None
             lineage = sql_column_lineage(info.asset.sql, info.input_schemas, output_columns=output)
@@ -123,7 +123,7 @@ class OpenLineageListener(BaseListener):
     def checks_finished(self, info: RunInfo, result: AssetResult, checks: list[CheckResult]) -> None:
         from openlineage.client.uuid import generate_new_uuid
 
-        from . import events
+        from assetbuild.lineage import events
 
         if not checks:
             return
@@ -144,7 +144,7 @@ class OpenLineageListener(BaseListener):
         if not self.enabled:
             return
         try:
-            from . import events
+            from assetbuild.lineage import events
 
             if self._outbox is not None:
                 self._record(events.build_end(project, result, self.run_id, _now()))
@@ -156,7 +156,7 @@ class OpenLineageListener(BaseListener):
     # -- internals ------------------------------------------------------------------------------
 
     def _record(self, event: Any) -> None:
-        from .events import to_json
+        from assetbuild.lineage.events import to_json
 
         if self._outbox is None:
             return  # build_started never ran (or failed): there is no parent run to hang under

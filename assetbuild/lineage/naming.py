@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..definitions.model import AssetDef, Kind, Project
+from assetbuild.model.assets import AssetDef, Kind, Project
 
 WAREHOUSE_FILE = "warehouse.duckdb"
 WAREHOUSE_SCHEMA = "main"  # DuckDB's default schema, where the warehouse views live

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from ..definitions.model import Project
+from assetbuild.model.assets import Project
 
 DEFAULT_ENDPOINT = "api/v1/lineage"
 _SECRET_KEYS = {"apikey", "api_key", "clientsecret", "client_secret", "token", "password", "secret"}

@@ -13,10 +13,10 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
 
-from ..definitions.model import Kind, Project
-from ..errors import ProjectError, did_you_mean
-from . import naming
-from .columns import ColumnLineage, ColumnSource, sql_column_lineage
+from assetbuild.errors import ProjectError, did_you_mean
+from assetbuild.lineage import naming
+from assetbuild.lineage.columns import ColumnLineage, ColumnSource, sql_column_lineage
+from assetbuild.model.assets import Kind, Project
 
 Direction = Literal["both", "upstream", "downstream"]
 Format = Literal["text", "json", "mermaid", "dot"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..hashing import hash_file
+from assetbuild.hashing import hash_file
 
 
 class ObjectStore:
@@ -87,7 +87,7 @@ def _holds(path: Path, content_hash: str) -> bool:
     try:
         import polars as pl
 
-        from ..executor.content import content_hash as table_hash
+        from assetbuild.executor.content import content_hash as table_hash
 
         return table_hash(pl.read_parquet(path)) == content_hash
     except Exception:  # unreadable: damaged

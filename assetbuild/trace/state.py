@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import StoreError
+from assetbuild.errors import StoreError
 
 # The layout of state.db; a file from another version gets a clear message (or a migration).
 SCHEMA_VERSION = 1

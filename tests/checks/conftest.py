@@ -10,10 +10,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assetbuild.checks.evaluate import CheckContext, run_checks
-from assetbuild.checks.rules import RuleSet, load_rules
 from assetbuild.errors import ProjectError
-from assetbuild.results import CheckResult
+from assetbuild.gate.evaluate import CheckContext, run_checks
+from assetbuild.gate.rules import RuleSet, load_rules
+from assetbuild.model.results import CheckResult
 
 NOW = dt.datetime(2024, 6, 1, 12, 0, tzinfo=dt.UTC)
 ASSETS = ("orders", "merchants", "users")

@@ -11,7 +11,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from assetbuild.results import Severity
+from assetbuild.model.results import Severity
 
 
 def rules(columns: str) -> str:

@@ -148,7 +148,7 @@ def test_duckdb_runs_rules_without_file_access(project, tmp_path, now):
     # The loader refuses table functions; this is the second guard, should one slip through.
     from dataclasses import replace
 
-    from assetbuild.checks.evaluate import CheckContext, run_checks
+    from assetbuild.gate.evaluate import CheckContext, run_checks
 
     secret = tmp_path / "secret.csv"
     secret.write_text("a\n1\n")
@@ -188,7 +188,7 @@ def test_expression_list_and_subquery_on_another_asset(check):
 
 
 def test_expression_on_an_asset_whose_name_is_a_keyword(project, now):
-    from assetbuild.checks.evaluate import CheckContext, run_checks
+    from assetbuild.gate.evaluate import CheckContext, run_checks
 
     project.write("select.yaml", 'asset: select\ntable:\n  expression: "x > 0"\n')
     rs = project.load(("select",))["select"]

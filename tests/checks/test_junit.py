@@ -6,8 +6,8 @@ import xml.etree.ElementTree as ET
 
 import polars as pl
 
-from assetbuild.checks.junit import github_annotations, junit_xml
-from assetbuild.results import AssetResult, CheckResult, Severity, Status
+from assetbuild.model.results import AssetResult, CheckResult, Severity, Status
+from assetbuild.present.junit import github_annotations, junit_xml
 
 RULES = """
 asset: orders

@@ -11,8 +11,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from assetbuild.checks import packs
-from assetbuild.checks.packs import Packs
+from assetbuild.gate import packs
+from assetbuild.gate.packs import Packs
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = {

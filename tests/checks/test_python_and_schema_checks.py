@@ -6,7 +6,7 @@ import numpy as np
 import pandera.polars as pa
 import polars as pl
 
-from assetbuild.results import Severity
+from assetbuild.model.results import Severity
 
 DF = pl.DataFrame({"id": [1, 2, 2, 4], "amount": [10.0, -5.0, 3.0, 250.0]})
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from assetbuild.checks.rules import check_columns
 from assetbuild.errors import ProjectError
+from assetbuild.gate.rules import check_columns
 
 
 def where(err: ProjectError) -> tuple[str | None, int | None, int | None]:

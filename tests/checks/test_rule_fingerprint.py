@@ -126,7 +126,7 @@ def test_splitting_rules_over_files_does_not_change_the_fingerprint(project):
 
 
 def test_pack_content_is_part_of_the_fingerprint(project, monkeypatch, tmp_path):
-    from assetbuild.checks import packs
+    from assetbuild.gate import packs
 
     before = _fingerprint(project, "asset: orders\ncolumns:\n  p: {use: probability}\n")
     own = tmp_path / "packs"

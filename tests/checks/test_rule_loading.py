@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from assetbuild.checks.specs import format_duration, parse_duration
-from assetbuild.results import Severity
+from assetbuild.gate.specs import format_duration, parse_duration
+from assetbuild.model.results import Severity
 
 
 def test_design_example_loads_with_names_kinds_and_sources(project):
@@ -58,7 +58,7 @@ def test_design_example_loads_with_names_kinds_and_sources(project):
 
 
 def test_no_rules_folder_means_no_rulesets(tmp_path):
-    from assetbuild.checks.rules import load_rules
+    from assetbuild.gate.rules import load_rules
 
     assert load_rules(tmp_path, ["orders"]) == {}
 

@@ -13,8 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from assetbuild.build import build
-from assetbuild.results import BuildResult
+from assetbuild.model.results import BuildResult
+from assetbuild.run.build import build
 
 EVENTS = "id,user_id,amount\n" + "".join(f"{i},u{i % 7},{(i * 37) % 101 - 10}\n" for i in range(1, 61))
 

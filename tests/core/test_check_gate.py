@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from assetbuild.checking import check_assets
-from assetbuild.lock import BuildLock, LockBusy
+from assetbuild.run.check import check_assets
+from assetbuild.trace.lock import BuildLock, LockBusy
 from assetbuild.trace.state import State
 
 from .projects import by_name, run

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assetbuild.reading import read
+from assetbuild.run.read import read
 
 from .projects import by_name, run
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from assetbuild.plan import plan
+from assetbuild.run.plan import plan
 from assetbuild.trace.state import State
 
 from .projects import CLEAN, COUNT, EVENTS, PIPELINE, TOP, run, statuses

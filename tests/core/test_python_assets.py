@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assetbuild.reading import read
+from assetbuild.run.read import read
 
 from .projects import CLEAN, PIPELINE, by_name, run, statuses
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from assetbuild.definitions.loader import load_project
+from assetbuild.definitions.selection import select
 from assetbuild.errors import ProjectError
-from assetbuild.selection import select
 
 from .projects import BY_USER, PIPELINE, TOML, TOP, run, statuses
 

@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 
 import assetbuild
-from assetbuild.build import build as build_in_process
-from assetbuild.delivery import exports as exports_module
+from assetbuild.deliver import exports as exports_module
+from assetbuild.run.build import build as build_in_process
 
 from ._support import build, cli, leftovers, rows, statuses
 

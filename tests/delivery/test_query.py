@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from assetbuild.errors import ProjectError
-from assetbuild.reading import query
+from assetbuild.run.read import query
 
 from ._support import build, cli, write_files
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from lineage_support import SPEC_DIR, Marquez, make_project
 
-from assetbuild.definitions.model import Project
+from assetbuild.model.assets import Project
 
 # -- the spec validator ------------------------------------------------------------------------
 

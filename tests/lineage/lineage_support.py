@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from assetbuild.definitions.model import AssetDef, Kind, Project, SourceFile
-from assetbuild.events import RunInfo
-from assetbuild.results import AssetResult, BuildResult, CheckResult, Severity, Status
+from assetbuild.model.assets import AssetDef, Kind, Project, SourceFile
+from assetbuild.model.events import RunInfo
+from assetbuild.model.results import AssetResult, BuildResult, CheckResult, Severity, Status
 
 SPEC_DIR = Path(__file__).resolve().parents[2] / ".." / "shared" / "openlineage-spec"
 

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from lineage_support import Marquez, make_project, marquez_violation, new_id, simulate_build
 
-from assetbuild.definitions.model import Project
-from assetbuild.lineage.delivery import deliver_pending, push
 from assetbuild.lineage.listener import OpenLineageListener
 from assetbuild.lineage.outbox import Outbox
+from assetbuild.lineage.sending import deliver_pending, push
+from assetbuild.model.assets import Project
 
 API_KEY = "sk-test-0123456789"
 EVENTS_PER_BUILD = 14  # build 2 + five assets x 2 + one check run x 2

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from lineage_support import CHECKS, SCHEMAS, make_project, new_id, result_of
 
-from assetbuild.definitions.model import Project
-from assetbuild.events import RunInfo
 from assetbuild.lineage import events as ev
 from assetbuild.lineage import naming
 from assetbuild.lineage.columns import sql_column_lineage
 from assetbuild.lineage.listener import function_source
-from assetbuild.results import AssetResult, BuildResult, CheckResult, Severity, Status
+from assetbuild.model.assets import Project
+from assetbuild.model.events import RunInfo
+from assetbuild.model.results import AssetResult, BuildResult, CheckResult, Severity, Status
 
 T = "2026-11-25T10:00:00+00:00"
 

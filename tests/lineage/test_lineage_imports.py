@@ -36,7 +36,7 @@ def test_a_disabled_listener_imports_nothing_heavy(tmp_path: Path) -> None:
         "from pathlib import Path\n"
         "from lineage_support import make_project, new_id\n"
         "from assetbuild.lineage.listener import OpenLineageListener\n"
-        "from assetbuild.results import BuildResult\n"
+        "from assetbuild.model.results import BuildResult\n"
         f"p = make_project(Path({str(tmp_path)!r}))\n"
         "l = OpenLineageListener(p, new_id())\n"
         "l.build_started(p, l.run_id, [])\n"

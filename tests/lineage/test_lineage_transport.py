@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from lineage_support import make_project, new_id
 
-from assetbuild.definitions.model import Project
 from assetbuild.lineage import events as ev
 from assetbuild.lineage.transport import Emitter, lineage_disabled, redact, rehydrate, resolve, tuned
+from assetbuild.model.assets import Project
 
 
 def project_with(tmp_path: Path, **lineage: object) -> Project:
@@ -135,8 +135,8 @@ def test_the_emitter_uses_the_client_and_leaves_the_environment_alone(
 def test_rehydrate_round_trips_a_stored_event(project: Project) -> None:
     from lineage_support import SCHEMAS, result_of
 
-    from assetbuild.events import RunInfo
     from assetbuild.lineage.columns import sql_column_lineage
+    from assetbuild.model.events import RunInfo
 
     asset = project.assets["by_country"]
     info = RunInfo(asset, new_id(), new_id(), {"enriched": "h"}, {"enriched": SCHEMAS["enriched"]})

@@ -7,9 +7,9 @@ import json
 import pytest
 from lineage_support import SCHEMAS
 
-from assetbuild.definitions.model import Project
 from assetbuild.errors import ProjectError
 from assetbuild.lineage.view import lineage_view
+from assetbuild.model.assets import Project
 
 
 def schemas_of(project: Project):  # type: ignore[no-untyped-def]

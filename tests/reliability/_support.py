@@ -18,7 +18,7 @@ import xxhash
 
 REPO = Path(__file__).resolve().parents[2]
 _SCRIPT = Path(sys.executable).with_name("assetbuild")
-CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "assetbuild.cli"]
+CLI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "assetbuild.cli.app"]
 
 
 def cli_env(**extra: str) -> dict[str, str]:
@@ -164,8 +164,8 @@ def object_path(root: Path, asset: str) -> Path:
 def rules_supported() -> bool:
     """True once the rules engine (rules/*.yaml → checks) is importable."""
     try:
-        import assetbuild.checks.evaluate  # noqa: F401
-        import assetbuild.checks.rules  # noqa: F401
+        import assetbuild.gate.evaluate  # noqa: F401
+        import assetbuild.gate.rules  # noqa: F401
     except Exception:
         return False
     return True

@@ -22,7 +22,7 @@ from click.testing import CliRunner
 import assetbuild.executor.content as content_module
 import assetbuild.trace.objects as objects_module
 import assetbuild.trace.state as state_module
-from assetbuild.cli import main
+from assetbuild.cli.app import main
 
 from ._support import (
     build_json,

@@ -170,7 +170,7 @@ YAML_TAG_TOKENS = [
 
 
 def _load_rules_text(workdir: Path, data: bytes) -> None:
-    from assetbuild.checks.rules import load_rules
+    from assetbuild.gate.rules import load_rules
 
     (workdir / "rules").mkdir(exist_ok=True)
     (workdir / "rules" / "fuzz.yaml").write_bytes(data)
@@ -210,7 +210,7 @@ def test_rules_loader_with_yaml_tags_raises_only_project_errors(workdir: Path, d
     ],
 )
 def test_rules_loader_rejects_values_yaml_cannot_construct(workdir: Path, value: str) -> None:
-    from assetbuild.checks.rules import load_rules
+    from assetbuild.gate.rules import load_rules
 
     (workdir / "rules").mkdir(exist_ok=True)
     (workdir / "rules" / "fuzz.yaml").write_text(f"asset: a\ncolumns:\n  x: {{min: {value}}}\n")

@@ -100,7 +100,7 @@ EVIL_YAML = [
 @pytest.mark.skipif(not rules_supported(), reason="needs rules/*.yaml support")
 @pytest.mark.parametrize("text", EVIL_YAML)
 def test_yaml_tags_never_execute(tmp_path: Path, text: str) -> None:
-    from assetbuild.checks.rules import load_rules
+    from assetbuild.gate.rules import load_rules
 
     root = tmp_path / "p"
     write_files(root, {**FILES, "rules/evil.yaml": text})

@@ -14,12 +14,12 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import assetbuild.build as build_module
-from assetbuild.build import build
+import assetbuild.run.build as build_module
 from assetbuild.definitions.loader import load_project
-from assetbuild.definitions.model import SourceFile
 from assetbuild.errors import AssetFailure
 from assetbuild.executor.source import read_source
+from assetbuild.model.assets import SourceFile
+from assetbuild.run.build import build
 
 from ._support import (
     build_json,

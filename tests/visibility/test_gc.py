@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from assetbuild.lock import BuildLock
+from assetbuild.trace.lock import BuildLock
 
 PROJECT = {
     "assetbuild.toml": '[project]\nname = "gcp"\n[sources.src]\npath = "data/src.csv"\n',

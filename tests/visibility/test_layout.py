@@ -5,8 +5,8 @@ from __future__ import annotations
 import itertools
 import random
 
-from assetbuild.graph import toposort
-from assetbuild.layout import NODE_H, NODE_W, layers, layout
+from assetbuild.core.graph import toposort
+from assetbuild.present.layout import NODE_H, NODE_W, layers, layout
 
 
 def test_layers_are_longest_paths():

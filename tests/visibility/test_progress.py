@@ -14,10 +14,10 @@ from pathlib import Path
 
 from rich.console import Console
 
-from assetbuild.definitions.model import AssetDef, Kind, Project
-from assetbuild.events import RunInfo
-from assetbuild.progress_live import LiveProgress
-from assetbuild.results import AssetResult, Status
+from assetbuild.model.assets import AssetDef, Kind, Project
+from assetbuild.model.events import RunInfo
+from assetbuild.model.results import AssetResult, Status
+from assetbuild.present.progress_live import LiveProgress
 
 from .conftest import EXPECTED_STATES, MIXED
 
@@ -93,8 +93,8 @@ def test_default_is_silent_about_up_to_date_and_verbose_is_not(make_project, run
 def test_rich_is_not_imported_off_a_terminal(mixed):
     code = (
         "import sys\n"
-        "from assetbuild.build import build\n"
-        "from assetbuild.progress import progress_listener\n"
+        "from assetbuild.run.build import build\n"
+        "from assetbuild.present.progress import progress_listener\n"
         "listener = progress_listener()\n"
         f"build({str(mixed)!r}, force=True, listeners=[listener], lineage=False)\n"
         "print(type(listener).__name__, sorted(m for m in sys.modules if m.split('.')[0] == 'rich'))\n"

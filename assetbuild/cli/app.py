@@ -1,0 +1,407 @@
+"""The `assetbuild` command: click; the only place that prints and turns errors into exit codes.
+
+Exit codes: 0 success (warnings allowed), 1 an asset or an error-severity check failed,
+2 the project is invalid, 75 another build holds the project (with --no-wait).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from assetbuild.cli.options import FORMAT
+from assetbuild.errors import AssetbuildError, ProjectError
+
+EXCLUDE = click.option(
+    "--exclude",
+    multiple=True,
+    metavar="SELECT",
+    help="leave out the assets this matches (same syntax as the selection; repeatable)",
+)
+
+
+def _emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+def _run(fmt: str, action: Callable[[], int]) -> None:
+    """Run a command body, mapping assetbuild's errors to messages and exit codes (never a traceback)."""
+    try:
+        code = action()
+    except AssetbuildError as e:
+        if fmt == "json":
+            _emit_json(e.to_json() if isinstance(e, ProjectError) else {"error": str(e)})
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as e:
+        if os.environ.get("ASSETBUILD_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(e).__name__}: {e}\n"
+            "  this is a bug in assetbuild; set ASSETBUILD_DEBUG=1 for details and please report it",
+            err=True,
+        )
+        sys.exit(3)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--project",
+    "project_dir",
+    default=".",
+    type=click.Path(file_okay=False),
+    help="the project folder (default: the current folder)",
+)
+@click.version_option(package_name="assetbuild")
+@click.pass_context
+def main(ctx: click.Context, project_dir: str) -> None:
+    """make for data: incremental, content-hashed, quality-gated table builds."""
+    ctx.obj = project_dir
+
+
+@main.command()
+@click.argument("select", nargs=-1)
+@EXCLUDE
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 256), default=None, help="assets run in parallel (default: cores)"
+)
+@click.option("--fail-fast", is_flag=True, help="stop at the first failure")
+@click.option("--force", is_flag=True, help="run every selected asset, even when up to date")
+@click.option("--dry-run", is_flag=True, help="say what would run (as `plan`), run nothing")
+@click.option(
+    "--no-wait", is_flag=True, help="exit (code 75) instead of waiting when another build is running"
+)
+@click.option(
+    "--junit-xml", type=click.Path(dir_okay=False), default=None, help="write check results as JUnit XML"
+)
+@click.option("-q", "--quiet", is_flag=True, help="print only failures and the summary")
+@click.option("-v", "--verbose", is_flag=True, help="print every asset and every check")
+@FORMAT
+@click.pass_obj
+def build(
+    project_dir: str,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    jobs: int | None,
+    fail_fast: bool,
+    force: bool,
+    dry_run: bool,
+    no_wait: bool,
+    junit_xml: str | None,
+    quiet: bool,
+    verbose: bool,
+    fmt: str,
+) -> None:
+    """Build the selected assets (all by default), running only what changed."""
+
+    def action() -> int:
+        if dry_run:
+            from assetbuild.run.plan import plan
+
+            result = plan(project_dir, select, force=force, exclude=exclude)
+        else:
+            from assetbuild.present.progress import progress_listener
+            from assetbuild.run.build import build as run_build
+
+            listeners = [] if fmt == "json" else [progress_listener(quiet=quiet, verbose=verbose)]
+            result = run_build(
+                project_dir,
+                select,
+                exclude=exclude,
+                jobs=jobs,
+                force=force,
+                fail_fast=fail_fast,
+                wait=not no_wait,
+                listeners=listeners,
+                on_wait=lambda msg: click.echo(msg, err=True),
+            )
+        return _outcome(
+            result,
+            fmt,
+            junit_xml,
+            lambda: _text(result, verbose=verbose, quiet=quiet, list_assets=dry_run, project_dir=project_dir),
+        )
+
+    _run(fmt, action)
+
+
+@main.command()
+@click.argument("select", nargs=-1)
+@EXCLUDE
+@click.option("--force", is_flag=True, help="plan as `build --force` would")
+@FORMAT
+@click.pass_obj
+def plan(project_dir: str, select: tuple[str, ...], exclude: tuple[str, ...], force: bool, fmt: str) -> None:
+    """Say what a build would run and why (which input changed); run nothing."""
+
+    def action() -> int:
+        from assetbuild.run.plan import plan as run_plan
+
+        result = run_plan(project_dir, select, force=force, exclude=exclude)
+        if fmt == "json":
+            _emit_json(result.to_json())
+        else:
+            from assetbuild.present.text import render_text
+
+            click.echo(render_text(result, verbose=True))
+        return 0
+
+    _run(fmt, action)
+
+
+@main.command("check")
+@click.argument("select", nargs=-1)
+@EXCLUDE
+@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None, help="write results as JUnit XML")
+@FORMAT
+@click.pass_obj
+def check_cmd(
+    project_dir: str, select: tuple[str, ...], exclude: tuple[str, ...], junit_xml: str | None, fmt: str
+) -> None:
+    """Run the quality rules on the current data of the selected assets (the CI gate)."""
+
+    def action() -> int:
+        from assetbuild.run.check import check_assets
+
+        result = check_assets(
+            project_dir, select, exclude=exclude, on_wait=lambda msg: click.echo(msg, err=True)
+        )
+        return _outcome(result, fmt, junit_xml, lambda: _text(result, verbose=True))
+
+    _run(fmt, action)
+
+
+@main.command("test")
+@click.argument("select", nargs=-1)
+@EXCLUDE
+@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None, help="write results as JUnit XML")
+@FORMAT
+@click.pass_obj
+def test_cmd(
+    project_dir: str, select: tuple[str, ...], exclude: tuple[str, ...], junit_xml: str | None, fmt: str
+) -> None:
+    """Run the project's asset unit tests (tests/*.yaml: given rows -> expected rows)."""
+
+    def action() -> int:
+        from assetbuild.run.testing import run_project_tests
+
+        result = run_project_tests(project_dir, select, exclude=exclude)
+
+        def text() -> str:
+            lines = []
+            for a in result.assets:
+                for c in a.checks:
+                    mark = "pass" if c.passed else "FAIL"
+                    lines.append(
+                        f"  {mark} {a.name}: {c.name[5:]}" + ("" if c.passed else f"\n      {c.actual}")
+                    )
+            total = sum(len(a.checks) for a in result.assets)
+            failed = sum(1 for a in result.assets for c in a.checks if not c.passed)
+            lines.append(f"{total - failed} passed, {failed} failed")
+            return "\n".join(lines)
+
+        return _outcome(result, fmt, junit_xml, text, annotate=False)
+
+    _run(fmt, action)
+
+
+@main.command()
+@click.argument("asset")
+@click.option("--rows", type=click.IntRange(0, 100_000), default=0, help="also print the first N rows")
+@FORMAT
+@click.pass_obj
+def show(project_dir: str, asset: str, rows: int, fmt: str) -> None:
+    """Metadata, schema, rows, hashes, checks, upstream/downstream and last run of one asset."""
+
+    def action() -> int:
+        from assetbuild.run.inspect import show_asset, show_text
+
+        info = show_asset(project_dir, asset, rows=rows)
+        if fmt == "json":
+            _emit_json(info)
+        else:
+            click.echo(show_text(info))
+        return 0
+
+    _run(fmt, action)
+
+
+@main.command()
+@click.argument("asset")
+@FORMAT
+@click.pass_obj
+def history(project_dir: str, asset: str, fmt: str) -> None:
+    """Past materializations of an asset: when, build key, content hash, rows, checks, which run."""
+
+    def action() -> int:
+        from assetbuild.run.inspect import history_of, history_text
+
+        info = history_of(project_dir, asset)
+        if fmt == "json":
+            _emit_json(info)
+        else:
+            click.echo(history_text(info))
+        return 0
+
+    _run(fmt, action)
+
+
+@main.command()
+@click.argument("sql")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
+)
+@click.option("--limit", type=int, default=1000, show_default=True, help="rows printed in table format")
+@click.pass_obj
+def query(project_dir: str, sql: str, fmt: str, limit: int) -> None:
+    """Run a read-only SQL query (DuckDB) over the current data of every asset."""
+
+    def action() -> int:
+        from assetbuild.run.read import query as run_query
+
+        df = run_query(project_dir, sql)
+        if fmt == "json":
+            click.echo(
+                json.dumps({"columns": df.columns, "rows": df.rows(), "row_count": df.height}, default=str)
+            )
+        elif fmt == "csv":
+            click.echo(df.write_csv(), nl=False)
+        else:
+            import polars as pl
+
+            with pl.Config(tbl_rows=limit, tbl_cols=-1, fmt_str_lengths=60):
+                click.echo(df.head(limit))
+        return 0
+
+    _run("json" if fmt == "json" else "text", action)
+
+
+@main.command(context_settings={"ignore_unknown_options": False})
+@click.argument("target", required=False)
+@click.option("--columns", is_flag=True, help="show column-level lineage (SQL assets)")
+@click.option("--upstream", "direction", flag_value="upstream", help="only what the asset reads from")
+@click.option("--downstream", "direction", flag_value="downstream", help="only what reads the asset")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "mermaid", "dot"]),
+    default="text",
+    show_default=True,
+)
+@click.option("--url", default=None, help="with `push`: the lineage backend to deliver to (e.g. Marquez)")
+@click.option(
+    "--timeout", type=float, default=5.0, show_default=True, help="with `push`: seconds per request"
+)
+@click.pass_obj
+def lineage(
+    project_dir: str,
+    target: str | None,
+    columns: bool,
+    direction: str | None,
+    fmt: str,
+    url: str | None,
+    timeout: float,
+) -> None:
+    """Table and column lineage from the project itself: `lineage [ASSET]`.
+
+    `lineage push [--url URL]` delivers OpenLineage events waiting in the outbox (exit 1 while the
+    backend is unreachable)."""
+
+    def action() -> int:
+        from assetbuild.definitions.loader import load_project
+
+        project = load_project(project_dir)
+        if target == "push":
+            from assetbuild.lineage import push
+
+            outcome = push(project, url=url, timeout=timeout)
+            if fmt == "json":
+                _emit_json(
+                    {"delivered": outcome.delivered, "pending": outcome.pending, "error": outcome.error}
+                )
+            else:
+                click.echo(f"delivered {outcome.delivered} events; {outcome.pending} pending")
+                if outcome.error:
+                    click.echo(f"error: {outcome.error}", err=True)
+            return 1 if outcome.error or outcome.pending else 0
+        from assetbuild.lineage import lineage_view
+        from assetbuild.trace.state import State
+
+        state = State.open(project.store_dir, readonly=True)
+        schemas = {n: c.mat.schema for n, c in state.current(project.environment).items()} if state else {}
+        if state:
+            state.close()
+
+        def upstream_schemas_of(name: str) -> dict[str, list[tuple[str, str]]]:
+            return {u: schemas[u] for u in project.assets[name].upstream if u in schemas}
+
+        click.echo(
+            lineage_view(
+                project,
+                target,
+                columns=columns,
+                direction=direction or "both",
+                fmt=fmt,
+                upstream_schemas_of=upstream_schemas_of,
+            )
+        )
+        return 0
+
+    _run("json" if fmt == "json" else "text", action)
+
+
+def _text(result: Any, **options: Any) -> str:
+    from assetbuild.present.text import render_text
+
+    return render_text(result, **options)
+
+
+def _outcome(
+    result: Any, fmt: str, junit_xml: str | None, text: Callable[[], str], annotate: bool = True
+) -> int:
+    """The common end of build, check and test: JUnit file, CI annotations, JSON or text; exit code."""
+    if junit_xml:
+        _write_junit(result.assets, junit_xml)
+    if annotate:
+        _github_annotations(result.assets)
+    if fmt == "json":
+        _emit_json(result.to_json())
+    else:
+        click.echo(text())
+    return 0 if result.ok else 1
+
+
+def _write_junit(assets: list[Any], path: str) -> None:
+    from assetbuild.present.junit import junit_xml
+
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(junit_xml(assets, "assetbuild"))
+
+
+def _github_annotations(assets: list[Any]) -> None:
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    from assetbuild.present.junit import github_annotations
+
+    for line in github_annotations(assets, {}):
+        click.echo(line)
+
+
+# visibility commands (report, graph, init, gc); registered here, after `main` and `_run` exist
+from assetbuild.cli.visibility import gc, graph, init, report  # noqa: E402
+
+for _command in (report, graph, init, gc):
+    main.add_command(_command)
+
+
+if __name__ == "__main__":
+    main()

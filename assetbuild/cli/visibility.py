@@ -1,0 +1,164 @@
+"""The commands that show a project and look after it: `report`, `graph`, `init`, `gc`.
+
+Thin click faces over html_report, graph_text, scaffold and gc; cli.py registers them on the group,
+which passes the project folder as `ctx.obj`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from assetbuild.cli.options import FORMAT
+
+
+@click.command()
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="where to write the page (default: .assetbuild/report.html in the project)",
+)
+@FORMAT
+@click.pass_obj
+def report(project_dir: str, output: str | None, fmt: str) -> None:
+    """Write one self-contained HTML page (opens offline): the DAG coloured by state, and per asset
+    its last build, rows, schema, checks with failing rows, code and column lineage."""
+
+    from assetbuild.cli.app import _emit_json, _run
+
+    def action() -> int:
+        from assetbuild.present.html_report import write_report
+
+        info = write_report(project_dir, output)
+        if fmt == "json":
+            _emit_json(info)
+        else:
+            from assetbuild.present.html_report import STATES
+
+            states = ", ".join(
+                f"{info['states'][s]} {label}" for s, (label, _) in STATES.items() if s in info["states"]
+            )
+            click.echo(f"wrote {info['path']} ({info['assets']} assets: {states})")
+        return 0
+
+    _run(fmt, action)
+
+
+@click.command()
+@click.argument("select", nargs=-1)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["mermaid", "dot", "html", "json"]),
+    default="mermaid",
+    show_default=True,
+    help="mermaid or dot for docs and PRs, html for a page to open, json for programs",
+)
+@click.option(
+    "-o",
+    "--output",
+    "output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="write to a file instead of stdout",
+)
+@click.pass_obj
+def graph(project_dir: str, select: tuple[str, ...], fmt: str, output: str | None) -> None:
+    """The asset DAG (all assets, or the selection: name, +name, name+, tag:T, kind:K)."""
+
+    from assetbuild.cli.app import _emit_json, _run
+
+    def action() -> int:
+        from assetbuild.definitions.loader import load_project
+        from assetbuild.definitions.selection import select as select_assets
+
+        project = load_project(project_dir)
+        names = select_assets(project, select)
+        if fmt == "json":
+            from assetbuild.present.graph_text import graph_json
+
+            _emit_json(graph_json(project, names))
+            return 0
+        if fmt == "html":
+            from assetbuild.present.html_report import graph_html
+
+            text = graph_html(project, names)
+        else:
+            from assetbuild.present.graph_text import dot, mermaid
+
+            text = mermaid(project, names) if fmt == "mermaid" else dot(project, names)
+        if output:
+            Path(output).write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+            click.echo(f"wrote {output}", err=True)
+        else:
+            click.echo(text)
+        return 0
+
+    # errors as text: a --format of mermaid/dot/html must not get a JSON error on stdout
+    _run("json" if fmt == "json" else "text", action)
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=True, dir_okay=True))
+@FORMAT
+def init(directory: str, fmt: str) -> None:
+    """Create a small working project in DIRECTORY (new or empty): a CSV source, a Python and a
+    SQL asset, and quality rules. Then: assetbuild --project DIRECTORY build."""
+
+    from assetbuild.cli.app import _emit_json, _run
+
+    def action() -> int:
+        from assetbuild.run.scaffold import init_project
+
+        info = init_project(directory)
+        if fmt == "json":
+            _emit_json(info)
+        else:
+            click.echo(f"created project '{info['project']}' in {info['path']}:")
+            for f in info["files"]:
+                click.echo(f"  {f}")
+            where = directory if " " not in directory else f'"{directory}"'
+            click.echo(f"next:\n  cd {where}\n  assetbuild build\n  assetbuild report")
+        return 0
+
+    _run(fmt, action)
+
+
+@click.command()
+@click.option(
+    "--keep",
+    type=click.IntRange(0, None),
+    default=3,
+    show_default=True,
+    help="also keep the newest N materializations of each asset (instant restore on revert)",
+)
+@click.option("--dry-run", is_flag=True, help="say what would be removed; remove nothing")
+@click.option("--no-wait", is_flag=True, help="exit (code 75) instead of waiting when a build is running")
+@FORMAT
+@click.pass_obj
+def gc(project_dir: str, keep: int, dry_run: bool, no_wait: bool, fmt: str) -> None:
+    """Delete stored data that no environment's current data and no recent version points to."""
+
+    from assetbuild.cli.app import _emit_json, _run
+
+    def action() -> int:
+        from assetbuild.run.gc import collect_garbage
+
+        result = collect_garbage(
+            project_dir,
+            keep=keep,
+            dry_run=dry_run,
+            wait=not no_wait,
+            on_wait=lambda msg: click.echo(msg, err=True),
+        )
+        if fmt == "json":
+            _emit_json(result.to_json())
+        else:
+            click.echo(result.text())
+        return 0
+
+    _run(fmt, action)

@@ -1,1 +1,0 @@
-"""Click commands beyond the core build ones, grouped by concern; cli.py registers them."""

@@ -1,0 +1,511 @@
+"""WIRING: a build = scheduler(rebuilder, executor, gate, listeners) over one project and its store.
+
+`build` runs what must run and publishes what passes its checks; `plan` says what a build would
+do and why, running nothing. Heavy libraries are imported only inside work that touches data, so
+a build that decides nothing changed never imports polars, duckdb, pandera or user code.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assetbuild.core.scheduler import Scheduler
+from assetbuild.definitions.loader import load_project
+from assetbuild.deliver.after_build import deliver
+from assetbuild.errors import AssetbuildError, AssetFailure
+from assetbuild.gate.audit import Audit, Auditor, load_rulesets
+from assetbuild.lineage.lazy import LazyLineage, lineage_disabled_for
+from assetbuild.model.assets import AssetDef, Kind, Project
+from assetbuild.model.events import Listener, RunInfo
+from assetbuild.model.reasons import Cause, Reason
+from assetbuild.model.results import FAILING, AssetResult, BuildResult, Status
+from assetbuild.model.runids import new_run_id
+from assetbuild.run.decisions import AssetDecision, Decider, dependencies, what_runs
+from assetbuild.trace.lock import BuildLock
+from assetbuild.trace.objects import ObjectStore
+from assetbuild.trace.state import Current, Materialization, State
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from assetbuild.executor.python import ModuleLoader
+    from assetbuild.executor.sql import SqlEngine
+
+# Backoff between retries of a failing asset: 0.5 s, 1 s, 2 s, ... capped at 30 s.
+_BACKOFF_S = 0.5
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    select: tuple[str, ...] = ()
+    jobs: int | None = None
+    force: bool = False
+    fail_fast: bool = False
+    wait: bool = True
+    environment: str | None = None
+    command: str = "build"
+    exclude: tuple[str, ...] = ()
+
+
+@dataclass
+class _Shared:
+    """What the steps of one build share; written only on the scheduler's thread."""
+
+    content_of: dict[str, str | None] = field(default_factory=dict)
+    schema_of: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    current: dict[str, Current] = field(default_factory=dict)
+
+
+class _Listeners:
+    """Fans hooks out to every listener; a listener that raises is recorded, never fatal."""
+
+    def __init__(self, listeners: Sequence[Listener]) -> None:
+        self.listeners = list(listeners)
+        self.errors: list[str] = []
+        self._lock = threading.Lock()
+
+    def __getattr__(self, hook: str) -> Callable[..., None]:
+        def call(*args: Any) -> None:
+            for listener in self.listeners:
+                try:
+                    with self._lock:
+                        getattr(listener, hook)(*args)
+                except Exception as e:  # an observer must never break a build
+                    self.errors.append(f"{type(listener).__name__}.{hook}: {type(e).__name__}: {e}")
+
+        return call
+
+
+class Builder:
+    """One build of one project: decides each asset, runs what must run, gates and publishes."""
+
+    def __init__(self, project: Project, state: State, options: BuildOptions, listeners: Sequence[Listener]):
+        self.project = project
+        self.state = state
+        self.options = options
+        self.env = project.environment
+        self.objects = ObjectStore(project.store_dir)
+        self._objects_root = str(self.objects.root)
+        self.listeners = _Listeners(listeners)
+        self.run_id = new_run_id()
+        self.shared = _Shared()
+        self._sql: SqlEngine | None = None
+        self._loader: ModuleLoader | None = None
+        self._engine_lock = threading.Lock()
+        self.rulesets = load_rulesets(project)
+        self.auditor = Auditor(project, state, self.rulesets, self._read_current, self._python_attr)
+        self.publish_hooks: list[Callable[[AssetDef, Materialization], str | None]] = []
+        self.warnings: list[str] = []
+        self.lineage_enabled = False  # set when an OpenLineage listener is attached
+        self._damaged: dict[str, str] = {}  # upstream -> why its stored data cannot be used
+        self._moved = False  # did this build change any `current` row (pointer or check verdict)?
+
+    # -- the build -----------------------------------------------------------------------
+
+    def run(self) -> BuildResult:
+        t0 = time.perf_counter()
+        project = self.project
+        self.shared.current = self.state.current(self.env)
+        self.shared.content_of = {n: c.mat.content_hash for n, c in self.shared.current.items()}
+        self.shared.schema_of = {}  # filled as assets settle; older schemas come from `current`
+        names = what_runs(project, self.options.select, self.options.exclude, self.shared.current)
+        deps = dependencies(project, self.auditor, names)
+        self.decider = Decider(
+            project, self.auditor, self.shared.current, self.objects, self.state.find, self.options.force
+        )
+        self.state.start_run(self.run_id, self.options.command, self.env)
+        self.listeners.build_started(project, self.run_id, names)
+        jobs = self.options.jobs or _default_jobs()
+        scheduler: Scheduler[AssetResult] = Scheduler(
+            order=names,
+            deps=deps,
+            jobs=jobs,
+            prepare=self._prepare,
+            is_failure=lambda r: r.status in FAILING,
+            blocked=self._blocked,
+            skipped=lambda n: AssetResult(
+                n, project.assets[n].kind.value, Status.SKIPPED, "not started (--fail-fast)"
+            ),
+            on_settled=self._settled,
+            fail_fast=self.options.fail_fast,
+        )
+        try:
+            settled = scheduler.run()
+        finally:
+            if self._sql is not None:
+                self._sql.close()
+        result = BuildResult(
+            self.run_id, [settled[n] for n in names], time.perf_counter() - t0, self.warnings
+        )
+        unchanged = None if self._moved else self.shared.current
+        result.errors.extend(deliver(project, self.state, self.env, self._objects_root, unchanged))
+        self.state.finish_run(
+            self.run_id,
+            result.status,
+            result.summary(),
+            [
+                (
+                    a.name,
+                    a.status.value,
+                    a.reason,
+                    a.duration_s,
+                    a.error,
+                    a.build_key,
+                    a.content_hash,
+                    a.rows,
+                    _json([c.to_json() for c in a.checks]),
+                )
+                for a in result.assets
+            ],
+        )
+        self.listeners.build_finished(project, result)
+        result.warnings.extend(self.listeners.errors)
+        return result
+
+    def _blocked(self, name: str, by: str) -> AssetResult:
+        return AssetResult(
+            name,
+            self.project.assets[name].kind.value,
+            Status.BLOCKED,
+            f"upstream '{by}' did not succeed",
+            blocked_by=by,
+        )
+
+    def _settled(self, name: str, result: AssetResult) -> None:
+        if result.status in (Status.BUILT, Status.RESTORED, Status.UP_TO_DATE):
+            self.shared.content_of[name] = result.content_hash
+            if result.schema is not None:
+                self.shared.schema_of[name] = result.schema
+        self.listeners.asset_done(result)
+
+    # -- one asset -----------------------------------------------------------------------
+
+    def _prepare(
+        self, name: str, upstream: dict[str, AssetResult]
+    ) -> AssetResult | Callable[[], AssetResult]:
+        d = self.decider.decide(name, self.shared.content_of)
+        a = self.project.assets[name]
+        if d.status is Status.BLOCKED:
+            return AssetResult(
+                name, a.kind.value, Status.BLOCKED, str(d.reason), blocked_by=d.blocked_by, why=d.reason
+            )
+        if d.status is Status.UP_TO_DATE:
+            assert d.current is not None
+            if d.verdict is not None:
+                return self._result(a, Status.UP_TO_DATE, d.reason, d.current.mat, d.verdict, d.key, 0.0)
+            # only the rules changed: check the data we have, recompute nothing
+            return lambda: self._recheck(a, d)
+        if d.status is Status.RESTORED:
+            return lambda: self._restore(a, d)
+        return lambda: self._execute(a, d)
+
+    def _recheck(self, a: AssetDef, d: AssetDecision) -> AssetResult:
+        t0 = time.perf_counter()
+        current, key = d.current, d.key
+        assert current is not None
+        try:
+            df = self._read_object(a.name, current.mat)
+            # the rows it was compared with when published are not kept: it is its own basis
+            audit = self._audit(a, current.mat, df, current.mat.rows)
+        except AssetFailure as e:
+            return self._failed(a, e, key, t0)
+        self.state.set_current_checks(self.env, a.name, current.mat.id, audit.check_key, audit.passed)
+        self._moved = True
+        status = Status.UP_TO_DATE if audit.passed else Status.CHECK_FAILED
+        reason = d.reason.plus(Cause.CHECKS_RERUN if audit.passed else Cause.FAILS_RULES)
+        return self._result(a, status, reason, current.mat, audit, key, time.perf_counter() - t0)
+
+    def _restore(self, a: AssetDef, d: AssetDecision) -> AssetResult:
+        t0 = time.perf_counter()
+        mat, key = d.restore, d.key
+        assert mat is not None
+        try:
+            audit = self.auditor.cached(a.name, mat.content_hash, self.shared.content_of, d.previous_rows)
+            if audit is None:
+                audit = self._audit(a, mat, self._read_object(a.name, mat), d.previous_rows)
+        except AssetFailure as e:
+            return self._failed(a, e, key, t0)
+        if not audit.passed:
+            return self._result(
+                a,
+                Status.CHECK_FAILED,
+                d.reason.plus(Cause.FAILS_CHECKS),
+                mat,
+                audit,
+                key,
+                time.perf_counter() - t0,
+            )
+        try:
+            self._publish(a, mat, audit)
+        except (OSError, sqlite3.Error) as e:
+            return self._failed(a, AssetFailure(f"publishing its data failed: {e}"), key, t0)
+        return self._result(a, Status.RESTORED, d.reason, mat, audit, key, time.perf_counter() - t0)
+
+    def _execute(self, a: AssetDef, d: AssetDecision) -> AssetResult:
+        from assetbuild.executor.content import content_hash, schema_of, write_parquet
+
+        t0 = time.perf_counter()
+        key, parts, inputs = d.key, d.parts, d.inputs
+        info = RunInfo(
+            asset=a,
+            run_id=new_run_id(),
+            parent_run_id=self.run_id,
+            inputs=dict(inputs),
+            input_schemas={u: s for u in a.upstream if (s := self._schema_of(u)) is not None},
+        )
+        self.listeners.asset_started(info)
+        try:
+            df = self._attempts(a)
+            digest = content_hash(df)
+            staged = self.objects.staging_path(self.run_id, a.name)
+            write_parquet(df, staged)
+            rel, size, file_hash = self.objects.commit(staged, digest)
+            # Recorded as quarantined until its checks pass: a build killed from here on leaves
+            # a complete object that the next build can restore, but never a published one.
+            mat = self.state.add_materialization(
+                a.name, key, digest, df.height, rel, size, file_hash, schema_of(df), self.run_id, True, parts
+            )
+            audit = self._audit(a, mat, df, d.previous_rows, info)
+        except AssetFailure as e:
+            failed = self._failed(a, e, key, t0)
+            self.listeners.asset_finished(info, failed, e.user_traceback or e.message)
+            return failed
+        except OSError as e:
+            failed = self._failed(a, AssetFailure(f"writing its data failed: {e}"), key, t0)
+            self.listeners.asset_finished(info, failed, str(e))
+            return failed
+        elapsed = time.perf_counter() - t0
+        if not audit.passed:
+            rejected = self._result(
+                a,
+                Status.CHECK_FAILED,
+                d.reason.plus(Cause.FAILS_CHECKS),
+                mat,
+                audit,
+                key,
+                elapsed,
+            )
+            self.listeners.asset_finished(info, rejected, None)
+            return rejected
+        try:
+            self._publish(a, mat, audit)
+        except (OSError, sqlite3.Error) as e:
+            failed = self._failed(a, AssetFailure(f"publishing its data failed: {e}"), key, t0)
+            self.listeners.asset_finished(info, failed, str(e))
+            return failed
+        done = self._result(a, Status.BUILT, d.reason, mat, audit, key, elapsed)
+        self.listeners.asset_finished(info, done, None)
+        return done
+
+    def _attempts(self, a: AssetDef) -> pl.DataFrame:
+        attempt = 0
+        while True:
+            try:
+                return self._run_asset(a)
+            except AssetFailure:
+                if attempt >= a.retries:
+                    raise
+                time.sleep(min(_BACKOFF_S * 2**attempt, 30.0))
+                attempt += 1
+
+    def _run_asset(self, a: AssetDef) -> pl.DataFrame:
+        if a.kind is Kind.SOURCE:
+            from assetbuild.executor.source import read_source
+
+            return read_source(self.project.root, a, self.project.source_files[a.name])
+        paths = {u: self._input_path(u) for u in a.upstream}
+        if a.kind is Kind.SQL:
+            return self._sql_engine().run(a, paths)
+        from assetbuild.executor.python import run_python
+
+        return run_python(a, self._module_loader(), paths)
+
+    def _audit(
+        self,
+        a: AssetDef,
+        mat: Materialization,
+        df: pl.DataFrame,
+        previous_rows: int | None,
+        info: RunInfo | None = None,
+    ) -> Audit:
+        try:
+            audit = self.auditor.run(a.name, mat.content_hash, df, self.shared.content_of, previous_rows)
+        except AssetbuildError:
+            raise
+        except Exception as e:  # a bug in a check must not pass as success
+            raise AssetFailure(f"running the checks of '{a.name}' failed: {type(e).__name__}: {e}") from None
+        if audit.ran and audit.checks and self.lineage_enabled:
+            run = info or RunInfo(a, new_run_id(), self.run_id, {}, {})
+            try:
+                from assetbuild.lineage.metrics import data_quality_metrics
+
+                run.extra["metrics"] = data_quality_metrics(df)
+            except Exception as e:  # metrics only enrich lineage; say so rather than fail
+                self.warnings.append(f"{a.name}: data quality metrics for lineage failed: {e}")
+            result = self._result(a, Status.BUILT, Reason(()), mat, audit, mat.build_key, 0.0)
+            self.listeners.checks_finished(run, result, audit.checks)
+        return audit
+
+    def _publish(self, a: AssetDef, mat: Materialization, audit: Audit) -> None:
+        self.state.publish(self.env, a.name, mat.id, audit.check_key, audit.passed)
+        self._moved = True
+        for hook in self.publish_hooks:
+            try:
+                warning = hook(a, mat)
+            except Exception as e:
+                warning = f"{a.name}: delivering after publish failed: {e}"
+            if warning:
+                self.warnings.append(warning)
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _schema_of(self, name: str) -> list[tuple[str, str]] | None:
+        if name in self.shared.schema_of:
+            return self.shared.schema_of[name]
+        current = self.shared.current.get(name)
+        return current.mat.schema if current else None
+
+    def _input_path(self, name: str) -> Path:
+        if name in self._damaged:
+            raise AssetFailure(self._damaged[name])
+        mat = self._published(name)
+        if not self.objects.intact(mat.object, mat.object_size, mat.file_hash):
+            # never compute from damaged data; forget the pointer so the next build rebuilds it
+            self._damaged[name] = (
+                f"the stored data of upstream '{name}' is missing or damaged ({mat.object}); "
+                f"run the build again to rebuild it"
+            )
+            self.state.drop_current(self.env, [name])
+            self._moved = True
+            raise AssetFailure(self._damaged[name])
+        return self.objects.path(mat.object)
+
+    def _published(self, name: str) -> Materialization:
+        current = self.state.current_of(self.env, name)
+        if current is None:
+            # another reader may have just found it damaged and dropped the pointer
+            raise AssetFailure(self._damaged.get(name) or f"upstream '{name}' has no published data")
+        return current.mat
+
+    def _read_object(self, name: str, mat: Materialization) -> pl.DataFrame:
+        import polars as pl
+
+        if not self.objects.intact(mat.object, mat.object_size, mat.file_hash):
+            raise AssetFailure(f"the stored data of '{name}' is missing or damaged ({mat.object})")
+        return pl.read_parquet(self.objects.path(mat.object))
+
+    def _read_current(self, name: str) -> pl.DataFrame:
+        return self._read_object(name, self._published(name))
+
+    def _sql_engine(self) -> SqlEngine:
+        with self._engine_lock:
+            if self._sql is None:
+                from assetbuild.executor.sql import SqlEngine
+
+                self._sql = SqlEngine()
+            return self._sql
+
+    def _module_loader(self) -> ModuleLoader:
+        with self._engine_lock:
+            if self._loader is None:
+                from assetbuild.executor.python import ModuleLoader
+
+                self._loader = ModuleLoader(self.project.root)
+            return self._loader
+
+    def _python_attr(self, relpath: str, name: str) -> Any:
+        return self._module_loader().function(relpath, name)
+
+    def _result(
+        self,
+        a: AssetDef,
+        status: Status,
+        reason: Reason,
+        mat: Materialization,
+        audit: Audit | None,
+        key: str,
+        duration: float,
+    ) -> AssetResult:
+        return AssetResult(
+            name=a.name,
+            kind=a.kind.value,
+            status=status,
+            reason=str(reason),
+            why=reason,
+            duration_s=duration,
+            rows=mat.rows,
+            content_hash=mat.content_hash,
+            build_key=key,
+            checks=list(audit.checks) if audit else [],
+            bytes=mat.object_size,
+            # decoding 10,000 schemas would dominate a no-op build: only new data carries one
+            schema=None if status is Status.UP_TO_DATE else mat.schema,
+        )
+
+    def _failed(self, a: AssetDef, e: AssetFailure, key: str, t0: float) -> AssetResult:
+        error = e.message + (("\n" + e.user_traceback.rstrip()) if e.user_traceback else "")
+        return AssetResult(
+            a.name,
+            a.kind.value,
+            Status.FAILED,
+            e.message.splitlines()[0][:300],
+            time.perf_counter() - t0,
+            build_key=key,
+            error=error,
+        )
+
+
+def _default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def _json(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str)
+
+
+def build(
+    project_dir: str | Path = ".",
+    select: Sequence[str] = (),
+    jobs: int | None = None,
+    force: bool = False,
+    fail_fast: bool = False,
+    wait: bool = True,
+    environment: str | None = None,
+    listeners: Sequence[Listener] = (),
+    on_wait: Callable[[str], None] = lambda msg: None,
+    lineage: bool = True,
+    exclude: Sequence[str] = (),
+) -> BuildResult:
+    """Build the selected assets incrementally; the Python face of `assetbuild build`."""
+    project = load_project(project_dir, environment)
+    options = BuildOptions(tuple(select), jobs, force, fail_fast, wait, environment, exclude=tuple(exclude))
+    lock = BuildLock(project.store_dir)
+    lock.acquire(wait, on_wait)
+    try:
+        state = State.open(project.store_dir)
+        assert state is not None
+        try:
+            ObjectStore(project.store_dir).clear_staging()
+            builder = Builder(project, state, options, listeners)
+            if lineage and not lineage_disabled_for(project):
+                builder.listeners.listeners.append(LazyLineage(project, builder.run_id))
+                builder.lineage_enabled = True
+            builder.publish_hooks.extend(_publish_hooks(project))
+            return builder.run()
+        finally:
+            state.close()
+    finally:
+        lock.release()
+
+
+def _publish_hooks(project: Project) -> list[Callable[[AssetDef, Materialization], str | None]]:
+    return []

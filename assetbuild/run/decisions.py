@@ -1,0 +1,146 @@
+"""The one decision path: what runs, in which order, and what each asset's fate is.
+
+`build` acts on these decisions and `plan` (and `build --dry-run`) reports them, so the two can
+never disagree about what is selected, what an asset waits for, or whether stored data may be
+used: a restore candidate is verified by its bytes in both, not by its size in one of them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from assetbuild.core.graph import closure, toposort
+from assetbuild.core.keys import build_key, key_parts
+from assetbuild.core.rebuilder import decide
+from assetbuild.definitions.selection import select
+from assetbuild.gate.audit import Audit, Auditor
+from assetbuild.model.assets import Kind, Project
+from assetbuild.model.reasons import Cause, Reason
+from assetbuild.model.results import Status
+from assetbuild.trace.objects import ObjectStore
+from assetbuild.trace.state import Current, Materialization
+
+
+def what_runs(
+    project: Project, terms: Sequence[str], exclude: Sequence[str], current: Mapping[str, Current]
+) -> list[str]:
+    """The selection, plus make's rule: an unselected upstream that was never built is built too."""
+    names = select(project, terms, exclude)
+    chosen = set(names)
+    upstream = {n: a.upstream for n, a in project.assets.items()}
+    missing = {u for u in closure(chosen, upstream) - chosen if u not in current}
+    needed = closure(missing, upstream) - chosen if missing else set()
+    chosen |= {u for u in needed if u not in current} | missing
+    return [n for n in project.order if n in chosen]
+
+
+def dependencies(project: Project, auditor: Auditor, names: Sequence[str]) -> dict[str, list[str]]:
+    """What each asset waits for: its upstream, plus the assets its checks read, unless that would
+    make a cycle (the rules then read the other asset's data as published before this build)."""
+    edges: dict[str, list[str]] = {n: list(a.upstream) for n, a in project.assets.items()}
+    for name in names:
+        for r in auditor.references(name):
+            if r in edges and r not in edges[name] and name not in closure([r], edges):
+                edges[name].append(r)
+    return {n: edges[n] for n in names}
+
+
+def decision_order(names: Sequence[str], deps: Mapping[str, Sequence[str]]) -> list[str]:
+    """`names` in an order where each comes after what it waits for (references included)."""
+    chosen = set(names)
+    return toposort({n: [d for d in deps[n] if d in chosen] for n in names})
+
+
+@dataclass(frozen=True)
+class AssetDecision:
+    """What happens to one asset, decided before anything of it runs."""
+
+    name: str
+    status: Status  # UP_TO_DATE, RESTORED, BUILT (must run) or BLOCKED
+    reason: Reason
+    key: str = ""
+    parts: dict[str, Any] = field(default_factory=dict)
+    inputs: tuple[tuple[str, str], ...] = ()
+    current: Current | None = None
+    restore: Materialization | None = None
+    # UP_TO_DATE only: the verdict current was published with, still valid; None = re-check it
+    verdict: Audit | None = None
+    blocked_by: str | None = None
+
+    @property
+    def recheck(self) -> bool:
+        return self.status is Status.UP_TO_DATE and self.verdict is None
+
+    @property
+    def previous_rows(self) -> int | None:
+        return self.current.mat.rows if self.current else None
+
+
+class Decider:
+    def __init__(
+        self,
+        project: Project,
+        auditor: Auditor,
+        current: Mapping[str, Current],
+        objects: ObjectStore,
+        find: Callable[[str, str], list[Materialization]],
+        force: bool,
+    ) -> None:
+        self.project = project
+        self.auditor = auditor
+        self.current = current
+        self.objects = objects
+        self._root = str(objects.root)
+        self.find = find
+        self.force = force
+
+    def decide(self, name: str, content_of: Mapping[str, str | None]) -> AssetDecision:
+        """Decide one asset, given the content hashes its upstream settled on."""
+        a = self.project.assets[name]
+        if a.kind is Kind.SOURCE:
+            inputs = [(f"file:{f.path}", f.hash) for f in self.project.source_files[name]]
+        else:
+            inputs = []
+            for u in a.upstream:
+                h = content_of.get(u)
+                if h is None:
+                    return AssetDecision(
+                        name, Status.BLOCKED, Reason.of(Cause.UPSTREAM_HAS_NO_DATA, u), blocked_by=u
+                    )
+                inputs.append((u, h))
+        parts = key_parts(a.kind.value, a.fingerprint, a.config, inputs)
+        key = build_key(parts)
+        current = self.current.get(name)
+        decision = decide(
+            key,
+            parts,
+            current,
+            stored=lambda: self.find(name, key),
+            object_present=self._present,
+            object_intact=lambda m: self.objects.intact(m.object, m.object_size, m.file_hash),
+            force=self.force,
+        )
+        verdict = None
+        if decision.status is Status.UP_TO_DATE:
+            assert current is not None
+            verdict = self.auditor.standing(name, current, content_of)
+        return AssetDecision(
+            name,
+            decision.status,
+            decision.reason,
+            key,
+            parts,
+            tuple(inputs),
+            current,
+            decision.restore,
+            verdict,
+        )
+
+    def _present(self, mat: Materialization) -> bool:
+        try:  # os.stat on a string: this runs once per asset on every no-op build
+            return os.stat(f"{self._root}/{mat.object}").st_size == mat.object_size
+        except OSError:
+            return False

@@ -1,0 +1,104 @@
+"""What a build would do and why, without running, locking or writing anything.
+
+It walks the same decisions a build makes (decisions.py): the same selection (with never-built
+upstream), the same waits (upstream and the assets rules read), the same verification of stored
+data. An asset downstream of one that will run cannot be decided before that run (early cutoff
+may stop the wave), so it is `pending`, naming the upstream it waits for. A restore whose stored
+verdict passes is certain, so what follows it is decided on the restored data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from assetbuild.definitions.loader import load_project
+from assetbuild.gate.audit import Auditor, load_rulesets
+from assetbuild.model.reasons import Cause, Reason
+from assetbuild.model.results import AssetResult, BuildResult, Status
+from assetbuild.run.decisions import AssetDecision, Decider, decision_order, dependencies, what_runs
+from assetbuild.trace.objects import ObjectStore
+from assetbuild.trace.state import Materialization, State
+
+
+def plan(
+    project_dir: str | Path = ".",
+    select: Sequence[str] = (),
+    force: bool = False,
+    environment: str | None = None,
+    exclude: Sequence[str] = (),
+) -> BuildResult:
+    project = load_project(project_dir, environment)
+    state = State.open(project.store_dir, readonly=True)
+    try:
+        current = state.current(project.environment) if state else {}
+        auditor = Auditor(project, state, load_rulesets(project), _no_read, _no_call)
+        decider = Decider(project, auditor, current, ObjectStore(project.store_dir), _finder(state), force)
+        names = what_runs(project, select, exclude, current)
+        deps = dependencies(project, auditor, names)
+        content_of: dict[str, str | None] = {n: c.mat.content_hash for n, c in current.items()}
+        unsettled: set[str] = set()  # assets whose data after the build is not known yet
+        out: dict[str, AssetResult] = {}
+        for name in decision_order(names, deps):
+            kind = project.assets[name].kind.value
+            waits = next((u for u in deps[name] if u in unsettled), None)
+            if waits is not None:
+                unsettled.add(name)
+                why = Reason.of(Cause.WAITS_FOR_UPSTREAM, waits)
+                out[name] = AssetResult(name, kind, Status.PENDING, str(why), why=why)
+                continue
+            d = decider.decide(name, content_of)
+            out[name] = _predict(d, kind)
+            if d.status is Status.RESTORED and _restore_passes(auditor, d, content_of):
+                assert d.restore is not None
+                content_of[name] = d.restore.content_hash
+            elif d.status is not Status.UP_TO_DATE:
+                unsettled.add(name)
+        return BuildResult(run_id="plan", assets=[out[n] for n in names])
+    finally:
+        if state:
+            state.close()
+
+
+def _predict(d: AssetDecision, kind: str) -> AssetResult:
+    if d.status is Status.UP_TO_DATE:
+        assert d.current is not None
+        why = d.reason
+        if d.verdict is None:
+            why = why.plus(Cause.CHECKS_WILL_RUN)
+        elif not d.verdict.passed:
+            why = why.plus(Cause.FAILS_RULES)
+        mat = d.current.mat
+        return _result(d, kind, Status.UP_TO_DATE, why, rows=mat.rows, content_hash=mat.content_hash)
+    if d.status is Status.RESTORED:
+        assert d.restore is not None
+        return _result(d, kind, Status.WILL_RESTORE, d.reason, content_hash=d.restore.content_hash)
+    if d.status is Status.BLOCKED:
+        return _result(d, kind, Status.BLOCKED, d.reason, blocked_by=d.blocked_by)
+    return _result(d, kind, Status.WILL_BUILD, d.reason)
+
+
+def _result(d: AssetDecision, kind: str, status: Status, why: Reason, **kw: Any) -> AssetResult:
+    return AssetResult(d.name, kind, status, str(why), build_key=d.key or None, why=why, **kw)
+
+
+def _restore_passes(auditor: Auditor, d: AssetDecision, content_of: dict[str, str | None]) -> bool:
+    assert d.restore is not None
+    verdict = auditor.cached(d.name, d.restore.content_hash, content_of, d.previous_rows)
+    return verdict is not None and verdict.passed
+
+
+def _finder(state: State | None):  # type: ignore[no-untyped-def]
+    def find(name: str, key: str) -> list[Materialization]:
+        return state.find(name, key) if state else []
+
+    return find
+
+
+def _no_read(name: str) -> Any:
+    raise RuntimeError("plan reads no data")
+
+
+def _no_call(path: str, name: str) -> object:
+    raise RuntimeError("plan imports no user code")

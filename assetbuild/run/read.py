@@ -1,0 +1,109 @@
+"""Reading current data: `assetbuild.read(...)` for notebooks and tests, and `assetbuild query`."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from assetbuild.definitions.loader import load_project
+from assetbuild.errors import AssetFailure, ProjectError, did_you_mean
+from assetbuild.trace.objects import ObjectStore
+from assetbuild.trace.state import State
+
+if TYPE_CHECKING:
+    import polars as pl
+
+
+def current_objects(
+    project_dir: str | Path, environment: str | None = None, verify: frozenset[str] = frozenset()
+) -> dict[str, Path]:
+    """Asset name -> Parquet file of its current materialization; the objects of the assets in
+    `verify` are checked (size and byte hash) first, so damaged data is reported, never read."""
+    project = load_project(project_dir, environment)
+    state = State.open(project.store_dir, readonly=True)
+    if state is None:
+        return {}
+    try:
+        objects = ObjectStore(project.store_dir)
+        current = {n: c for n, c in state.current(project.environment).items() if n in project.assets}
+        for name in sorted(verify & current.keys()):
+            m = current[name].mat
+            if not objects.intact(m.object, m.object_size, m.file_hash):
+                raise AssetFailure(
+                    f"the stored data of '{name}' is missing or damaged ({m.object}); "
+                    f"`assetbuild build {name}` rebuilds it"
+                )
+        return {n: objects.path(c.mat.object) for n, c in current.items()}
+    finally:
+        state.close()
+
+
+def read(asset: str, project: str | Path = ".", lazy: bool = False, environment: str | None = None) -> Any:
+    """The current data of `asset` as a polars DataFrame (a LazyFrame with `lazy=True`)."""
+    import polars as pl
+
+    loaded = load_project(project, environment)
+    if asset not in loaded.assets:
+        raise ProjectError(f"no asset named '{asset}'", hint=did_you_mean(asset, loaded.assets))
+    state = State.open(loaded.store_dir, readonly=True)
+    cur = state.current_of(loaded.environment, asset) if state else None
+    if state:
+        state.close()
+    if cur is None:
+        raise AssetFailure(f"'{asset}' has not been built yet; run `assetbuild build +{asset}`")
+    path = ObjectStore(loaded.store_dir).path(cur.mat.object)
+    if not ObjectStore(loaded.store_dir).intact(cur.mat.object, cur.mat.object_size, None):
+        raise AssetFailure(
+            f"the stored data of '{asset}' is missing or damaged; run `assetbuild build` again"
+        )
+    return pl.scan_parquet(path) if lazy else pl.read_parquet(path)
+
+
+def query(project_dir: str | Path, sql: str) -> pl.DataFrame:
+    """Run one read-only SQL query (DuckDB) with every current asset visible under its name."""
+    import duckdb
+    import sqlglot
+    from sqlglot import exp
+
+    try:
+        statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except sqlglot.errors.SqlglotError as e:
+        raise ProjectError(f"cannot parse the query: {str(e).splitlines()[0]}") from None
+    if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        raise ProjectError(
+            "`assetbuild query` runs one read-only SELECT query",
+            hint="assets are changed by editing their definitions and running `assetbuild build`",
+        )
+    # no extension is fetched or loaded on the query's behalf
+    conn = duckdb.connect(
+        ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    try:
+        read = frozenset(".".join(p.name for p in t.parts) for t in statements[0].find_all(exp.Table))
+        objects = current_objects(project_dir, verify=read)
+        for name, path in objects.items():
+            literal = str(path).replace("'", "''")
+            conn.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{literal}')")
+        # Nothing may be read or written from here on but the assets' own files.
+        allowed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in objects.values())
+        conn.execute(f"SET allowed_paths = [{allowed}]")
+        conn.execute("SET enable_external_access = false")
+        conn.execute("SET lock_configuration = true")
+        try:
+            return conn.sql(sql).pl()
+        except duckdb.Error as e:
+            missing = re.search(r"Table with name (\S+) does not exist", str(e))
+            hint = _unknown_table_hint(project_dir, missing.group(1), objects) if missing else None
+            raise ProjectError(f"query failed: {str(e).strip().splitlines()[0]}", hint=hint) from None
+    finally:
+        conn.close()
+
+
+def _unknown_table_hint(project_dir: str | Path, table: str, objects: dict[str, Path]) -> str:
+    """What to say when the query names a table that is not a current asset."""
+    if table in load_project(project_dir).assets:
+        return f"'{table}' has not been built yet; run `assetbuild build +{table}`"
+    return did_you_mean(table, objects) or (
+        f"the tables are the current assets: {', '.join(sorted(objects)[:20]) or '(none built yet)'}"
+    )
