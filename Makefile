@@ -21,6 +21,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check assetbuild tests benchmarks examples
 	$(VENV)/bin/ruff format --check assetbuild tests benchmarks examples
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/pytest -q
 
 bench: $(STAMP)

@@ -12,8 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from assetbuild.errors import AssetbuildError, AssetFailure, ProjectError, StoreError
-
-__version__ = "0.1.0"
+from assetbuild.version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -7,50 +7,10 @@ Exit codes: 0 success (warnings allowed), 1 an asset or an error-severity check 
 from __future__ import annotations
 
 import json
-import os
-import sys
-from collections.abc import Callable
-from typing import Any
 
 import click
 
-from assetbuild.cli.options import FORMAT
-from assetbuild.errors import AssetbuildError, ProjectError
-
-EXCLUDE = click.option(
-    "--exclude",
-    multiple=True,
-    metavar="SELECT",
-    help="leave out the assets this matches (same syntax as the selection; repeatable)",
-)
-
-
-def _emit_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=str))
-
-
-def _run(fmt: str, action: Callable[[], int]) -> None:
-    """Run a command body, mapping assetbuild's errors to messages and exit codes (never a traceback)."""
-    try:
-        code = action()
-    except AssetbuildError as e:
-        if fmt == "json":
-            _emit_json(e.to_json() if isinstance(e, ProjectError) else {"error": str(e)})
-        click.echo(f"error: {e}", err=True)
-        sys.exit(e.exit_code)
-    except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as e:
-        if os.environ.get("ASSETBUILD_DEBUG"):
-            raise
-        click.echo(
-            f"internal error: {type(e).__name__}: {e}\n"
-            "  this is a bug in assetbuild; set ASSETBUILD_DEBUG=1 for details and please report it",
-            err=True,
-        )
-        sys.exit(3)
-    sys.exit(code)
+from assetbuild.cli.common import EXCLUDE, FORMAT, emit_json, outcome, result_text, run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -124,14 +84,16 @@ def build(
                 listeners=listeners,
                 on_wait=lambda msg: click.echo(msg, err=True),
             )
-        return _outcome(
+        return outcome(
             result,
             fmt,
             junit_xml,
-            lambda: _text(result, verbose=verbose, quiet=quiet, list_assets=dry_run, project_dir=project_dir),
+            lambda: result_text(
+                result, verbose=verbose, quiet=quiet, list_assets=dry_run, project_dir=project_dir
+            ),
         )
 
-    _run(fmt, action)
+    run(fmt, action)
 
 
 @main.command()
@@ -144,18 +106,17 @@ def plan(project_dir: str, select: tuple[str, ...], exclude: tuple[str, ...], fo
     """Say what a build would run and why (which input changed); run nothing."""
 
     def action() -> int:
+        from assetbuild.present.text import render_text
         from assetbuild.run.plan import plan as run_plan
 
         result = run_plan(project_dir, select, force=force, exclude=exclude)
         if fmt == "json":
-            _emit_json(result.to_json())
+            emit_json(result.to_json())
         else:
-            from assetbuild.present.text import render_text
-
             click.echo(render_text(result, verbose=True))
         return 0
 
-    _run(fmt, action)
+    run(fmt, action)
 
 
 @main.command("check")
@@ -175,9 +136,9 @@ def check_cmd(
         result = check_assets(
             project_dir, select, exclude=exclude, on_wait=lambda msg: click.echo(msg, err=True)
         )
-        return _outcome(result, fmt, junit_xml, lambda: _text(result, verbose=True))
+        return outcome(result, fmt, junit_xml, lambda: result_text(result, verbose=True))
 
-    _run(fmt, action)
+    run(fmt, action)
 
 
 @main.command("test")
@@ -209,9 +170,9 @@ def test_cmd(
             lines.append(f"{total - failed} passed, {failed} failed")
             return "\n".join(lines)
 
-        return _outcome(result, fmt, junit_xml, text, annotate=False)
+        return outcome(result, fmt, junit_xml, text, annotate=False)
 
-    _run(fmt, action)
+    run(fmt, action)
 
 
 @main.command()
@@ -227,12 +188,12 @@ def show(project_dir: str, asset: str, rows: int, fmt: str) -> None:
 
         info = show_asset(project_dir, asset, rows=rows)
         if fmt == "json":
-            _emit_json(info)
+            emit_json(info)
         else:
             click.echo(show_text(info))
         return 0
 
-    _run(fmt, action)
+    run(fmt, action)
 
 
 @main.command()
@@ -247,12 +208,12 @@ def history(project_dir: str, asset: str, fmt: str) -> None:
 
         info = history_of(project_dir, asset)
         if fmt == "json":
-            _emit_json(info)
+            emit_json(info)
         else:
             click.echo(history_text(info))
         return 0
 
-    _run(fmt, action)
+    run(fmt, action)
 
 
 @main.command()
@@ -282,7 +243,7 @@ def query(project_dir: str, sql: str, fmt: str, limit: int) -> None:
                 click.echo(df.head(limit))
         return 0
 
-    _run("json" if fmt == "json" else "text", action)
+    run("json" if fmt == "json" else "text", action)
 
 
 @main.command(context_settings={"ignore_unknown_options": False})
@@ -325,7 +286,7 @@ def lineage(
 
             outcome = push(project, url=url, timeout=timeout)
             if fmt == "json":
-                _emit_json(
+                emit_json(
                     {"delivered": outcome.delivered, "pending": outcome.pending, "error": outcome.error}
                 )
             else:
@@ -356,47 +317,9 @@ def lineage(
         )
         return 0
 
-    _run("json" if fmt == "json" else "text", action)
+    run("json" if fmt == "json" else "text", action)
 
 
-def _text(result: Any, **options: Any) -> str:
-    from assetbuild.present.text import render_text
-
-    return render_text(result, **options)
-
-
-def _outcome(
-    result: Any, fmt: str, junit_xml: str | None, text: Callable[[], str], annotate: bool = True
-) -> int:
-    """The common end of build, check and test: JUnit file, CI annotations, JSON or text; exit code."""
-    if junit_xml:
-        _write_junit(result.assets, junit_xml)
-    if annotate:
-        _github_annotations(result.assets)
-    if fmt == "json":
-        _emit_json(result.to_json())
-    else:
-        click.echo(text())
-    return 0 if result.ok else 1
-
-
-def _write_junit(assets: list[Any], path: str) -> None:
-    from assetbuild.present.junit import junit_xml
-
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(junit_xml(assets, "assetbuild"))
-
-
-def _github_annotations(assets: list[Any]) -> None:
-    if os.environ.get("GITHUB_ACTIONS") != "true":
-        return
-    from assetbuild.present.junit import github_annotations
-
-    for line in github_annotations(assets, {}):
-        click.echo(line)
-
-
-# visibility commands (report, graph, init, gc); registered here, after `main` and `_run` exist
 from assetbuild.cli.visibility import gc, graph, init, report  # noqa: E402
 
 for _command in (report, graph, init, gc):

@@ -1,6 +1,6 @@
 """The commands that show a project and look after it: `report`, `graph`, `init`, `gc`.
 
-Thin click faces over html_report, graph_text, scaffold and gc; cli.py registers them on the group,
+Thin click faces over html_report, graph_text, scaffold and gc; cli/app.py registers them on the group,
 which passes the project folder as `ctx.obj`.
 """
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from assetbuild.cli.options import FORMAT
+from assetbuild.cli.common import FORMAT, emit_json, run
 
 
 @click.command()
@@ -28,14 +28,12 @@ def report(project_dir: str, output: str | None, fmt: str) -> None:
     """Write one self-contained HTML page (opens offline): the DAG coloured by state, and per asset
     its last build, rows, schema, checks with failing rows, code and column lineage."""
 
-    from assetbuild.cli.app import _emit_json, _run
-
     def action() -> int:
         from assetbuild.present.html_report import write_report
 
         info = write_report(project_dir, output)
         if fmt == "json":
-            _emit_json(info)
+            emit_json(info)
         else:
             from assetbuild.present.html_report import STATES
 
@@ -45,7 +43,7 @@ def report(project_dir: str, output: str | None, fmt: str) -> None:
             click.echo(f"wrote {info['path']} ({info['assets']} assets: {states})")
         return 0
 
-    _run(fmt, action)
+    run(fmt, action)
 
 
 @click.command()
@@ -70,8 +68,6 @@ def report(project_dir: str, output: str | None, fmt: str) -> None:
 def graph(project_dir: str, select: tuple[str, ...], fmt: str, output: str | None) -> None:
     """The asset DAG (all assets, or the selection: name, +name, name+, tag:T, kind:K)."""
 
-    from assetbuild.cli.app import _emit_json, _run
-
     def action() -> int:
         from assetbuild.definitions.loader import load_project
         from assetbuild.definitions.selection import select as select_assets
@@ -81,7 +77,7 @@ def graph(project_dir: str, select: tuple[str, ...], fmt: str, output: str | Non
         if fmt == "json":
             from assetbuild.present.graph_text import graph_json
 
-            _emit_json(graph_json(project, names))
+            emit_json(graph_json(project, names))
             return 0
         if fmt == "html":
             from assetbuild.present.html_report import graph_html
@@ -99,7 +95,7 @@ def graph(project_dir: str, select: tuple[str, ...], fmt: str, output: str | Non
         return 0
 
     # errors as text: a --format of mermaid/dot/html must not get a JSON error on stdout
-    _run("json" if fmt == "json" else "text", action)
+    run("json" if fmt == "json" else "text", action)
 
 
 @click.command()
@@ -109,14 +105,12 @@ def init(directory: str, fmt: str) -> None:
     """Create a small working project in DIRECTORY (new or empty): a CSV source, a Python and a
     SQL asset, and quality rules. Then: assetbuild --project DIRECTORY build."""
 
-    from assetbuild.cli.app import _emit_json, _run
-
     def action() -> int:
         from assetbuild.run.scaffold import init_project
 
         info = init_project(directory)
         if fmt == "json":
-            _emit_json(info)
+            emit_json(info)
         else:
             click.echo(f"created project '{info['project']}' in {info['path']}:")
             for f in info["files"]:
@@ -125,7 +119,7 @@ def init(directory: str, fmt: str) -> None:
             click.echo(f"next:\n  cd {where}\n  assetbuild build\n  assetbuild report")
         return 0
 
-    _run(fmt, action)
+    run(fmt, action)
 
 
 @click.command()
@@ -143,8 +137,6 @@ def init(directory: str, fmt: str) -> None:
 def gc(project_dir: str, keep: int, dry_run: bool, no_wait: bool, fmt: str) -> None:
     """Delete stored data that no environment's current data and no recent version points to."""
 
-    from assetbuild.cli.app import _emit_json, _run
-
     def action() -> int:
         from assetbuild.run.gc import collect_garbage
 
@@ -156,9 +148,9 @@ def gc(project_dir: str, keep: int, dry_run: bool, no_wait: bool, fmt: str) -> N
             on_wait=lambda msg: click.echo(msg, err=True),
         )
         if fmt == "json":
-            _emit_json(result.to_json())
+            emit_json(result.to_json())
         else:
             click.echo(result.text())
         return 0
 
-    _run(fmt, action)
+    run(fmt, action)

@@ -16,7 +16,7 @@ from typing import Any
 
 from assetbuild.model.reasons import Because, Cause, Reason
 from assetbuild.model.results import Status
-from assetbuild.trace.state import Current, Materialization
+from assetbuild.model.stored import Current, Materialization
 
 
 @dataclass(frozen=True)

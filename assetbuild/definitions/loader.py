@@ -272,7 +272,7 @@ def _validate(
 
 
 def _check_export_target(asset: str, spec: object) -> None:
-    from assetbuild.deliver.exports import parse_target
+    from assetbuild.definitions.exports import parse_target
 
     target = parse_target(asset, spec).path
     normal = os.path.normpath(target)

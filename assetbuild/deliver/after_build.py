@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from assetbuild.deliver.exports import Exporter, parse_target
+from assetbuild.definitions.exports import parse_target
+from assetbuild.deliver.exports import Exporter
 from assetbuild.deliver.warehouse import refresh_warehouse
 from assetbuild.model.assets import Project
 from assetbuild.trace.state import Current, State

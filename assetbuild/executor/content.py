@@ -59,3 +59,13 @@ def to_polars(value: Any, what: str) -> pl.DataFrame:
         f"{what} returned {got}; an asset must return a polars DataFrame or LazyFrame, "
         "a pyarrow Table or a pandas DataFrame"
     )
+
+
+def parquet_holds(path: Path, digest: str) -> bool:
+    """True when the Parquet file at `path` reads back as a table with content hash `digest`."""
+    try:
+        import polars as pl
+
+        return content_hash(pl.read_parquet(path)) == digest
+    except Exception:  # unreadable: damaged
+        return False

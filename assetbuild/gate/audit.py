@@ -145,7 +145,8 @@ class Auditor:
         cached = self.cached(asset, content_hash, content_of, previous_rows)
         if cached is not None:
             return cached
-        from assetbuild.gate.evaluate import CheckContext, run_checks
+        from assetbuild.gate.context import CheckContext
+        from assetbuild.gate.evaluate import run_checks
         from assetbuild.gate.rules import check_columns
 
         a = self.project.assets[asset]

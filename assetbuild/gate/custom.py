@@ -21,7 +21,7 @@ from assetbuild.gate.rules import Rule
 from assetbuild.model.results import CheckResult, Severity
 
 if TYPE_CHECKING:
-    from assetbuild.gate.evaluate import CheckContext
+    from assetbuild.gate.context import CheckContext
 
 
 def _quote(name: str) -> str:

@@ -14,42 +14,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from assetbuild.errors import ProjectError, did_you_mean
+from assetbuild.gate.context import CheckContext
 from assetbuild.gate.custom import python_check, schema_checks, sql_checks
 from assetbuild.gate.outcome import describe_error, examples, plural, result_of, sample_where
 from assetbuild.gate.rules import Rule, RuleSet, check_columns
 from assetbuild.gate.specs import format_duration
-from assetbuild.model.results import CheckResult, Severity
+from assetbuild.model.results import CheckResult
 
 _LIST_IN_MESSAGE = 8  # isin sets up to this size are spelled out in `expected`
-
-
-@dataclass
-class CheckContext:
-    """What a check may need besides the data itself."""
-
-    asset: str
-    read_asset: Callable[[str], pl.DataFrame]  # current published data of another asset
-    previous_rows: int | None = None  # rows of the previous published materialization
-    now: dt.datetime | None = None  # the time of the check; default: now, UTC
-    python_checks: Sequence[tuple[str, Severity, Callable[..., Any], str | None]] = ()
-    schema_model: Any = None  # a pandera.polars DataFrameModel from @asset(schema=...)
-    _now: dt.datetime = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        now = self.now or dt.datetime.now(dt.UTC)
-        # A naive `now` is read as UTC, like naive timestamps in the data.
-        self._now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
-
-    @property
-    def utc_now(self) -> dt.datetime:
-        return self._now
 
 
 def run_checks(ruleset: RuleSet | None, df: pl.DataFrame, ctx: CheckContext) -> list[CheckResult]:

@@ -36,7 +36,6 @@ from openlineage.client.facet_v2 import (
 )
 from openlineage.client.serde import Serde
 
-from assetbuild import __version__
 from assetbuild.lineage import naming
 from assetbuild.lineage.columns import ColumnLineage, ColumnSource
 from assetbuild.lineage.metrics import (
@@ -45,6 +44,7 @@ from assetbuild.lineage.metrics import (
 from assetbuild.model.assets import AssetDef, Kind, Project, SourceFile
 from assetbuild.model.events import RunInfo
 from assetbuild.model.results import AssetResult, BuildResult, CheckResult, Severity, Status
+from assetbuild.version import __version__
 
 PRODUCER = f"https://pypi.org/project/assetbuild/{__version__}/"
 INTEGRATION = "ASSETBUILD"

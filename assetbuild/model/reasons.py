@@ -27,6 +27,7 @@ class Cause(StrEnum):
     STORED_VERSION = "stored_version"
     WAITS_FOR_UPSTREAM = "waits_for_upstream"
     UPSTREAM_HAS_NO_DATA = "upstream_has_no_data"
+    UPSTREAM_FAILS = "upstream_fails"  # plan: an upstream is certain to fail
     CHECKS_WILL_RUN = "checks_will_run"  # plan: rules changed, the current data will be re-checked
     CHECKS_RERUN = "checks_rerun"  # build: rules changed and the current data passes them
     FAILS_RULES = "fails_rules"  # its current data fails an error rule
@@ -47,7 +48,7 @@ class Because:
             if self.cause is Cause.INPUTS_CHANGED:
                 return f"{shown}{more} changed"
             return f"{_TEXT[self.cause]}: {shown}{more}"
-        if self.cause in (Cause.WAITS_FOR_UPSTREAM, Cause.UPSTREAM_HAS_NO_DATA):
+        if self.cause in (Cause.WAITS_FOR_UPSTREAM, Cause.UPSTREAM_HAS_NO_DATA, Cause.UPSTREAM_FAILS):
             return _TEXT[self.cause].format(self.inputs[0])
         return _TEXT[self.cause]
 
@@ -73,6 +74,7 @@ _TEXT = {
     Cause.STORED_VERSION: "same code and inputs as a stored version",
     Cause.WAITS_FOR_UPSTREAM: "runs if upstream '{}' changes its data",
     Cause.UPSTREAM_HAS_NO_DATA: "upstream '{}' has no data yet",
+    Cause.UPSTREAM_FAILS: "upstream '{}' will not succeed",
     Cause.CHECKS_WILL_RUN: "rules changed: checks will run on the current data",
     Cause.CHECKS_RERUN: "rules changed, checks re-run",
     Cause.FAILS_RULES: "its data fails its error rules",

@@ -11,7 +11,6 @@ What is printed per finished asset, in both modes:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import sys
 import threading
@@ -20,7 +19,7 @@ from typing import IO
 
 from assetbuild.model.events import BaseListener, Listener
 from assetbuild.model.results import AssetResult, Status
-from assetbuild.present.text import asset_line
+from assetbuild.present.text import finished_text, shown
 
 _FAILED = (Status.FAILED, Status.CHECK_FAILED)
 
@@ -46,28 +45,6 @@ def _is_terminal(stream: IO[str]) -> bool:
         return stream.isatty() and os.environ.get("TERM") != "dumb"
     except (AttributeError, ValueError):  # closed or not a real stream
         return False
-
-
-def shown(result: AssetResult, quiet: bool, verbose: bool) -> bool:
-    """Whether a finished asset gets a line: failures always, up-to-date ones only when verbose."""
-    if quiet:
-        return result.status in _FAILED
-    return verbose or result.status is not Status.UP_TO_DATE
-
-
-def finished_text(result: AssetResult, verbose: bool) -> str:
-    """The lines for one finished asset: status, rows, time, why; failing checks; the error once."""
-    if result.error:
-        # the reason is the error's first line; print the rest (the user's frames) below it once
-        lines = result.error.splitlines()
-        rest = lines[1:] if lines and result.reason.startswith(lines[0][:100]) else lines
-        result = dataclasses.replace(result, error="\n".join(rest) or None)
-    text = asset_line(result, verbose)
-    if verbose:
-        for c in result.checks:
-            if c.passed:
-                text += f"\n      pass: {c.name}"
-    return text
 
 
 class PlainProgress(BaseListener):

@@ -22,7 +22,7 @@ from rich.text import Text
 from assetbuild.model.assets import Project
 from assetbuild.model.events import BaseListener, RunInfo
 from assetbuild.model.results import AssetResult, BuildResult, Status
-from assetbuild.present.progress import finished_text, shown
+from assetbuild.present.text import finished_text, shown
 
 STYLE = {
     Status.BUILT: "green",

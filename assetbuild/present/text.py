@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shlex
 from collections.abc import Mapping
 
@@ -98,3 +99,28 @@ def _root_cause(name: str, blocked_by: Mapping[str, str | None]) -> str | None:
         seen.add(name)
         name = blocked_by[name] or name
     return name
+
+
+_FAILED_STATUSES = frozenset({Status.FAILED, Status.CHECK_FAILED, Status.BLOCKED})
+
+
+def shown(result: AssetResult, quiet: bool, verbose: bool) -> bool:
+    """Whether a finished asset gets a line: failures always, up-to-date ones only when verbose."""
+    if quiet:
+        return result.status in _FAILED_STATUSES
+    return verbose or result.status is not Status.UP_TO_DATE
+
+
+def finished_text(result: AssetResult, verbose: bool) -> str:
+    """The lines for one finished asset: status, rows, time, why; failing checks; the error once."""
+    if result.error:
+        # the reason is the error's first line; print the rest (the user's frames) below it once
+        lines = result.error.splitlines()
+        rest = lines[1:] if lines and result.reason.startswith(lines[0][:100]) else lines
+        result = dataclasses.replace(result, error="\n".join(rest) or None)
+    text = asset_line(result, verbose)
+    if verbose:
+        for c in result.checks:
+            if c.passed:
+                text += f"\n      pass: {c.name}"
+    return text

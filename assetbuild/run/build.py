@@ -198,8 +198,13 @@ class Builder:
             )
         if d.status is Status.UP_TO_DATE:
             assert d.current is not None
-            if d.verdict is not None:
+            if d.verdict is not None and d.verdict.passed:
                 return self._result(a, Status.UP_TO_DATE, d.reason, d.current.mat, d.verdict, d.key, 0.0)
+            if d.verdict is not None:
+                # unchanged data that fails its error rules fails every build until fixed: a gate
+                # that passes on the second try is no gate
+                why = d.reason.plus(Cause.FAILS_RULES)
+                return self._result(a, Status.CHECK_FAILED, why, d.current.mat, d.verdict, d.key, 0.0)
             # only the rules changed: check the data we have, recompute nothing
             return lambda: self._recheck(a, d)
         if d.status is Status.RESTORED:
@@ -249,7 +254,7 @@ class Builder:
         return self._result(a, Status.RESTORED, d.reason, mat, audit, key, time.perf_counter() - t0)
 
     def _execute(self, a: AssetDef, d: AssetDecision) -> AssetResult:
-        from assetbuild.executor.content import content_hash, schema_of, write_parquet
+        from assetbuild.executor.content import content_hash, parquet_holds, schema_of, write_parquet
 
         t0 = time.perf_counter()
         key, parts, inputs = d.key, d.parts, d.inputs
@@ -266,7 +271,7 @@ class Builder:
             digest = content_hash(df)
             staged = self.objects.staging_path(self.run_id, a.name)
             write_parquet(df, staged)
-            rel, size, file_hash = self.objects.commit(staged, digest)
+            rel, size, file_hash = self.objects.commit(staged, digest, parquet_holds)
             # Recorded as quarantined until its checks pass: a build killed from here on leaves
             # a complete object that the next build can restore, but never a published one.
             mat = self.state.add_materialization(

@@ -4,7 +4,9 @@ It walks the same decisions a build makes (decisions.py): the same selection (wi
 upstream), the same waits (upstream and the assets rules read), the same verification of stored
 data. An asset downstream of one that will run cannot be decided before that run (early cutoff
 may stop the wave), so it is `pending`, naming the upstream it waits for. A restore whose stored
-verdict passes is certain, so what follows it is decided on the restored data.
+verdict passes is certain, so what follows it is decided on the restored data; one whose stored
+verdict fails, and unchanged data that fails its rules, are certain failures (`check_failed`),
+and what waits for them is `blocked`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from assetbuild.definitions.loader import load_project
-from assetbuild.gate.audit import Auditor, load_rulesets
+from assetbuild.gate.audit import Audit, Auditor, load_rulesets
 from assetbuild.model.reasons import Cause, Reason
 from assetbuild.model.results import AssetResult, BuildResult, Status
 from assetbuild.run.decisions import AssetDecision, Decider, decision_order, dependencies, what_runs
@@ -39,9 +41,16 @@ def plan(
         deps = dependencies(project, auditor, names)
         content_of: dict[str, str | None] = {n: c.mat.content_hash for n, c in current.items()}
         unsettled: set[str] = set()  # assets whose data after the build is not known yet
+        failing: set[str] = set()  # assets certain to fail: what waits for them is blocked
         out: dict[str, AssetResult] = {}
         for name in decision_order(names, deps):
             kind = project.assets[name].kind.value
+            fails = next((u for u in deps[name] if u in failing), None)
+            if fails is not None:
+                failing.add(name)
+                why = Reason.of(Cause.UPSTREAM_FAILS, fails)
+                out[name] = AssetResult(name, kind, Status.BLOCKED, str(why), blocked_by=fails, why=why)
+                continue
             waits = next((u for u in deps[name] if u in unsettled), None)
             if waits is not None:
                 unsettled.add(name)
@@ -49,8 +58,12 @@ def plan(
                 out[name] = AssetResult(name, kind, Status.PENDING, str(why), why=why)
                 continue
             d = decider.decide(name, content_of)
-            out[name] = _predict(d, kind)
-            if d.status is Status.RESTORED and _restore_passes(auditor, d, content_of):
+            verdict = _restore_verdict(auditor, d, content_of) if d.status is Status.RESTORED else None
+            predicted = _predict(d, kind, verdict)
+            out[name] = predicted
+            if predicted.status in (Status.CHECK_FAILED, Status.BLOCKED):
+                failing.add(name)
+            elif d.status is Status.RESTORED and verdict is not None:
                 assert d.restore is not None
                 content_of[name] = d.restore.content_hash
             elif d.status is not Status.UP_TO_DATE:
@@ -61,18 +74,23 @@ def plan(
             state.close()
 
 
-def _predict(d: AssetDecision, kind: str) -> AssetResult:
+def _predict(d: AssetDecision, kind: str, restore_verdict: Audit | None) -> AssetResult:
     if d.status is Status.UP_TO_DATE:
         assert d.current is not None
-        why = d.reason
-        if d.verdict is None:
-            why = why.plus(Cause.CHECKS_WILL_RUN)
-        elif not d.verdict.passed:
-            why = why.plus(Cause.FAILS_RULES)
         mat = d.current.mat
+        if d.verdict is None:
+            why = d.reason.plus(Cause.CHECKS_WILL_RUN)
+        elif not d.verdict.passed:
+            why = d.reason.plus(Cause.FAILS_RULES)
+            return _result(d, kind, Status.CHECK_FAILED, why, rows=mat.rows, content_hash=mat.content_hash)
+        else:
+            why = d.reason
         return _result(d, kind, Status.UP_TO_DATE, why, rows=mat.rows, content_hash=mat.content_hash)
     if d.status is Status.RESTORED:
         assert d.restore is not None
+        if restore_verdict is not None and not restore_verdict.passed:
+            why = d.reason.plus(Cause.FAILS_CHECKS)
+            return _result(d, kind, Status.CHECK_FAILED, why, content_hash=d.restore.content_hash)
         return _result(d, kind, Status.WILL_RESTORE, d.reason, content_hash=d.restore.content_hash)
     if d.status is Status.BLOCKED:
         return _result(d, kind, Status.BLOCKED, d.reason, blocked_by=d.blocked_by)
@@ -83,10 +101,10 @@ def _result(d: AssetDecision, kind: str, status: Status, why: Reason, **kw: Any)
     return AssetResult(d.name, kind, status, str(why), build_key=d.key or None, why=why, **kw)
 
 
-def _restore_passes(auditor: Auditor, d: AssetDecision, content_of: dict[str, str | None]) -> bool:
+def _restore_verdict(auditor: Auditor, d: AssetDecision, content_of: dict[str, str | None]) -> Audit | None:
+    """The stored verdict a restore will be judged by, if one was reached (else checks will run)."""
     assert d.restore is not None
-    verdict = auditor.cached(d.name, d.restore.content_hash, content_of, d.previous_rows)
-    return verdict is not None and verdict.passed
+    return auditor.cached(d.name, d.restore.content_hash, content_of, d.previous_rows)
 
 
 def _finder(state: State | None):  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ Before use, an object's size and byte hash are checked against what the trace st
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from assetbuild.hashing import hash_file
@@ -28,19 +29,23 @@ class ObjectStore:
     def path(self, relpath: str) -> Path:
         return self.root / relpath
 
-    def commit(self, staged: Path, content_hash: str) -> tuple[str, int, str]:
+    def commit(
+        self, staged: Path, content_hash: str, holds: Callable[[Path, str], bool] = lambda p, h: False
+    ) -> tuple[str, int, str]:
         """Move a complete staged file to its content address; returns (relpath, size, file hash).
 
         When an intact object with that content already exists, it is kept and the staged file
         dropped, so re-running an asset to identical data writes nothing new. An existing file
         that does not hold that content (truncated or edited by hand) is replaced, never adopted.
+        `holds(path, content_hash)` reads an existing file whose bytes differ (another row order
+        or chunking, or damage); the store itself never parses the data it keeps.
         """
         rel = self.relpath(content_hash)
         final = self.path(rel)
         digest, size = hash_file(staged)
         if final.exists():
             existing, existing_size = hash_file(final)
-            if existing == digest or _holds(final, content_hash):
+            if existing == digest or holds(final, content_hash):
                 staged.unlink(missing_ok=True)
                 return rel, existing_size, existing
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -76,22 +81,6 @@ class ObjectStore:
                 except OSError:
                     pass
         return removed
-
-
-def _holds(path: Path, content_hash: str) -> bool:
-    """True when the Parquet file at `path` reads back as a table with this content hash.
-
-    Only called when an object's bytes differ from a fresh write of the same content (another
-    row order or chunking, or damage), so the data libraries are already loaded.
-    """
-    try:
-        import polars as pl
-
-        from assetbuild.executor.content import content_hash as table_hash
-
-        return table_hash(pl.read_parquet(path)) == content_hash
-    except Exception:  # unreadable: damaged
-        return False
 
 
 def _fsync_dir(path: Path) -> None:

@@ -8,17 +8,16 @@ a killed build leaves every pointer at a complete, checked materialization.
 from __future__ import annotations
 
 import errno
-import functools
 import json
 import sqlite3
 import threading
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from assetbuild.errors import StoreError
+from assetbuild.model.stored import AssetRun, CheckRecord, Current, Materialization
 
 # The layout of state.db; a file from another version gets a clear message (or a migration).
 SCHEMA_VERSION = 1
@@ -83,61 +82,6 @@ CREATE TABLE IF NOT EXISTS asset_runs (
 );
 CREATE INDEX IF NOT EXISTS asset_runs_asset ON asset_runs (asset, finished_at);
 """
-
-
-@dataclass(frozen=True)
-class Materialization:
-    id: int
-    asset: str
-    build_key: str
-    content_hash: str
-    rows: int | None
-    object: str
-    object_size: int
-    file_hash: str
-    schema_json: str
-    run_id: str | None
-    created_at: float
-    quarantined: bool
-    key_parts_json: str
-
-    # Decoded on first use: a no-op build over 10,000 assets reads every row but needs neither.
-    @functools.cached_property
-    def schema(self) -> list[tuple[str, str]]:
-        return [(c[0], c[1]) for c in json.loads(self.schema_json)]
-
-    @functools.cached_property
-    def key_parts(self) -> dict[str, Any]:
-        parts: dict[str, Any] = json.loads(self.key_parts_json)
-        return parts
-
-
-@dataclass(frozen=True)
-class Current:
-    mat: Materialization
-    check_key: str | None
-    checks_passed: bool
-
-
-@dataclass(frozen=True)
-class CheckRecord:
-    passed: bool
-    results: list[dict[str, Any]]
-    content_hash: str
-    rules_fingerprint: str
-
-
-@dataclass(frozen=True)
-class AssetRun:
-    """One asset's result in one finished run (a row of `asset_runs`)."""
-
-    run_id: str
-    status: str
-    reason: str
-    build_key: str | None
-    content_hash: str | None
-    checks: list[dict[str, Any]]
-    finished_at: float
 
 
 _MAT_COLS = (

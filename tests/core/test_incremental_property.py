@@ -246,7 +246,6 @@ def check_build(root: Path, state: State, before: State, jobs: int, oracle: Orac
     max_examples=15,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    derandomize=True,
 )
 @given(start=projects(), steps=edits, jobs=st.sampled_from([1, 2]))
 def test_incremental_equals_clean_and_runs_only_what_changed(start: State, steps, jobs: int) -> None:

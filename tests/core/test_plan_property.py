@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from assetbuild.model.reasons import Cause
-from assetbuild.model.results import FAILING, AssetResult, Severity, Status
+from assetbuild.model.results import FAILING, AssetResult, Status
 from assetbuild.run.check import check_assets
 from assetbuild.run.plan import plan
 from assetbuild.run.read import current_objects
@@ -216,8 +216,9 @@ PREDICTS = {
     Status.WILL_RESTORE: {Status.RESTORED, Status.CHECK_FAILED},
     Status.UP_TO_DATE: {Status.UP_TO_DATE},
     Status.BLOCKED: {Status.BLOCKED},
+    Status.CHECK_FAILED: {Status.CHECK_FAILED},  # a stored verdict that fails is certain
 }
-DECIDED = (Status.WILL_BUILD, Status.WILL_RESTORE, Status.UP_TO_DATE)
+DECIDED = (Status.WILL_BUILD, Status.WILL_RESTORE, Status.UP_TO_DATE, Status.CHECK_FAILED)
 
 
 def upstream_closure(world: World) -> dict[str, set[str]]:
@@ -296,11 +297,9 @@ def check_step(root: Path, world: World, select: list[str], exclude: list[str], 
         event("published data fails a tightened error rule")
         assert name in before and before[name].equals(df), f"{name}: new data failing its rules\n{show}"
         b = got.get(name)
-        # Today a build after the one that found this data failing says `up_to_date` (and ok):
-        # see the xfail test below. At least its checks must say so.
-        if b is not None and b.status is Status.UP_TO_DATE:
-            failed = [c for c in b.checks if not c.passed and c.severity is Severity.ERROR]
-            assert failed, f"{name}: up_to_date, its checks pass, yet its data fails `min`\n{show}"
+        # data that fails an error rule fails every build that selects it, not only the first
+        if b is not None:
+            assert b.status is not Status.UP_TO_DATE, f"{name}: up_to_date, yet its data fails `min`\n{show}"
 
 
 @pytest.mark.slow
@@ -328,11 +327,6 @@ def test_plan_predicts_the_next_build(start: World, steps: list[tuple], jobs: in
 # -- found by the property --------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a build after the one whose re-check failed reports the asset up_to_date and succeeds, "
-    "though its current data still fails an error rule (`check` says check_failed)",
-)
 def test_current_data_that_fails_a_tightened_rule_fails_every_build(make_project):
     root = make_project(
         {

@@ -1,0 +1,95 @@
+"""What every command shares: the --format and --exclude options, the error → exit code mapping,
+and the common end of build, check and test (JUnit, CI annotations, JSON or text)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import click
+
+from assetbuild.errors import AssetbuildError, ProjectError
+
+FORMAT = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text for people, json for programs (one object on stdout)",
+)
+
+EXCLUDE = click.option(
+    "--exclude",
+    multiple=True,
+    metavar="SELECT",
+    help="leave out the assets this matches (same syntax as the selection; repeatable)",
+)
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))
+
+
+def run(fmt: str, action: Callable[[], int]) -> None:
+    """Run a command body, mapping assetbuild's errors to messages and exit codes (never a traceback)."""
+    try:
+        code = action()
+    except AssetbuildError as e:
+        if fmt == "json":
+            emit_json(e.to_json() if isinstance(e, ProjectError) else {"error": str(e)})
+        click.echo(f"error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except Exception as e:
+        if os.environ.get("ASSETBUILD_DEBUG"):
+            raise
+        click.echo(
+            f"internal error: {type(e).__name__}: {e}\n"
+            "  this is a bug in assetbuild; set ASSETBUILD_DEBUG=1 for details and please report it",
+            err=True,
+        )
+        sys.exit(3)
+    sys.exit(code)
+
+
+def result_text(result: Any, **options: Any) -> str:
+    from assetbuild.present.text import render_text
+
+    return render_text(result, **options)
+
+
+def outcome(
+    result: Any, fmt: str, junit_xml: str | None, text: Callable[[], str], annotate: bool = True
+) -> int:
+    """The common end of build, check and test: JUnit file, CI annotations, JSON or text; exit code."""
+    if junit_xml:
+        write_junit(result.assets, junit_xml)
+    if annotate:
+        github_annotations_for(result.assets)
+    if fmt == "json":
+        emit_json(result.to_json())
+    else:
+        click.echo(text())
+    return 0 if result.ok else 1
+
+
+def write_junit(assets: list[Any], path: str) -> None:
+    from assetbuild.present.junit import junit_xml
+
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(junit_xml(assets, "assetbuild"))
+
+
+def github_annotations_for(assets: list[Any]) -> None:
+    if os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    from assetbuild.present.junit import github_annotations
+
+    for line in github_annotations(assets, {}):
+        click.echo(line)

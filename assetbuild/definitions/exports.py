@@ -1,0 +1,67 @@
+"""Export targets as the project states them (`[exports]`, `@asset(export=...)`): path, format,
+table, partitioning. Checked when the project loads; written by deliver/exports.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from assetbuild.errors import ProjectError
+
+
+@dataclass(frozen=True)
+class ExportTarget:
+    path: str  # project-relative
+    kind: str  # parquet | csv | folder | duckdb
+    table: str | None = None
+    partition_by: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        return f"{self.path}#{self.table}" if self.table else self.path
+
+    def record_entry(self, content_hash: str) -> dict[str, Any]:
+        """What exports.json remembers: a change of any of it (data, path, format, partitioning)
+        means the export must be written again."""
+        return {
+            "content_hash": content_hash,
+            "target": self.describe(),
+            "kind": self.kind,
+            "partition_by": list(self.partition_by),
+        }
+
+
+def parse_target(asset: str, spec: Any) -> ExportTarget:
+    if isinstance(spec, dict):
+        path = spec.get("path")
+        partition = spec.get("partition_by", ())
+        if isinstance(partition, str):
+            partition = (partition,)
+        if not isinstance(path, str):
+            raise ProjectError(f"export of '{asset}' needs a path", "assetbuild.toml")
+        if not isinstance(partition, (list, tuple)) or not all(isinstance(c, str) and c for c in partition):
+            raise ProjectError(
+                f"export of '{asset}': partition_by must be a column name or a list of them",
+                "assetbuild.toml",
+            )
+        if partition:  # a partitioned export is always a folder, whatever the path looks like
+            return ExportTarget(path.rstrip("/"), "folder", None, tuple(partition))
+        return parse_target(asset, path)
+    if not isinstance(spec, str):
+        raise ProjectError(f"export of '{asset}' must be a path or a table", "assetbuild.toml")
+    if "#" in spec:
+        path, table = spec.split("#", 1)
+        return ExportTarget(path, "duckdb", table or asset)
+    lower = spec.lower()
+    if lower.endswith((".duckdb", ".db")):
+        return ExportTarget(spec, "duckdb", asset)
+    if lower.endswith(".csv"):
+        return ExportTarget(spec, "csv")
+    if lower.endswith((".parquet", ".pq")):
+        return ExportTarget(spec, "parquet")
+    if spec.endswith("/"):
+        return ExportTarget(spec.rstrip("/"), "folder")
+    raise ProjectError(
+        f"export of '{asset}' to '{spec}': cannot tell the format",
+        "assetbuild.toml",
+        hint="end the path in .parquet, .csv, .duckdb (or 'file.duckdb#table'), or '/' for a folder",
+    )
