@@ -138,10 +138,12 @@ class Auditor:
         self,
         asset: str,
         content_hash: str,
-        df: pl.DataFrame,
+        data: Callable[[], pl.DataFrame],
         content_of: Mapping[str, str | None],
         previous_rows: int | None,
     ) -> Audit:
+        """The verdict on this data: the stored one if reached before, else the rules run on
+        `data()` (read only then)."""
         cached = self.cached(asset, content_hash, content_of, previous_rows)
         if cached is not None:
             return cached
@@ -151,6 +153,7 @@ class Auditor:
 
         a = self.project.assets[asset]
         rs = self.rulesets.get(asset)
+        df = data()
         if rs is not None:
             check_columns(rs, df.columns)
         python_checks = [

@@ -20,9 +20,11 @@ from assetbuild.core.scheduler import Scheduler
 from assetbuild.definitions.loader import load_project
 from assetbuild.deliver.after_build import deliver
 from assetbuild.errors import AssetbuildError, AssetFailure
+from assetbuild.executor.local import local_executors, module_loader
+from assetbuild.executor.protocol import InputRef, StagedOutput
 from assetbuild.gate.audit import Audit, Auditor, load_rulesets
 from assetbuild.lineage.lazy import LazyLineage, lineage_disabled_for
-from assetbuild.model.assets import AssetDef, Kind, Project
+from assetbuild.model.assets import AssetDef, Project
 from assetbuild.model.events import Listener, RunInfo
 from assetbuild.model.reasons import Cause, Reason
 from assetbuild.model.results import FAILING, AssetResult, BuildResult, Status
@@ -34,9 +36,6 @@ from assetbuild.trace.state import Current, Materialization, State
 
 if TYPE_CHECKING:
     import polars as pl
-
-    from assetbuild.executor.python import ModuleLoader
-    from assetbuild.executor.sql import SqlEngine
 
 # Backoff between retries of a failing asset: 0.5 s, 1 s, 2 s, ... capped at 30 s.
 _BACKOFF_S = 0.5
@@ -96,12 +95,9 @@ class Builder:
         self.listeners = _Listeners(listeners)
         self.run_id = new_run_id()
         self.shared = _Shared()
-        self._sql: SqlEngine | None = None
-        self._loader: ModuleLoader | None = None
-        self._engine_lock = threading.Lock()
+        self.executors = local_executors(project)
         self.rulesets = load_rulesets(project)
         self.auditor = Auditor(project, state, self.rulesets, self._read_current, self._python_attr)
-        self.publish_hooks: list[Callable[[AssetDef, Materialization], str | None]] = []
         self.warnings: list[str] = []
         self.lineage_enabled = False  # set when an OpenLineage listener is attached
         self._damaged: dict[str, str] = {}  # upstream -> why its stored data cannot be used
@@ -122,7 +118,7 @@ class Builder:
         )
         self.state.start_run(self.run_id, self.options.command, self.env)
         self.listeners.build_started(project, self.run_id, names)
-        jobs = self.options.jobs or _default_jobs()
+        jobs = self.options.jobs or project.jobs or _default_jobs()
         scheduler: Scheduler[AssetResult] = Scheduler(
             order=names,
             deps=deps,
@@ -139,8 +135,7 @@ class Builder:
         try:
             settled = scheduler.run()
         finally:
-            if self._sql is not None:
-                self._sql.close()
+            self.executors.close()
         result = BuildResult(
             self.run_id, [settled[n] for n in names], time.perf_counter() - t0, self.warnings
         )
@@ -216,9 +211,8 @@ class Builder:
         current, key = d.current, d.key
         assert current is not None
         try:
-            df = self._read_object(a.name, current.mat)
             # the rows it was compared with when published are not kept: it is its own basis
-            audit = self._audit(a, current.mat, df, current.mat.rows)
+            audit = self._audit(a, current.mat, self._reader(a.name, current.mat), current.mat.rows)
         except AssetFailure as e:
             return self._failed(a, e, key, t0)
         self.state.set_current_checks(self.env, a.name, current.mat.id, audit.check_key, audit.passed)
@@ -234,7 +228,7 @@ class Builder:
         try:
             audit = self.auditor.cached(a.name, mat.content_hash, self.shared.content_of, d.previous_rows)
             if audit is None:
-                audit = self._audit(a, mat, self._read_object(a.name, mat), d.previous_rows)
+                audit = self._audit(a, mat, self._reader(a.name, mat), d.previous_rows)
         except AssetFailure as e:
             return self._failed(a, e, key, t0)
         if not audit.passed:
@@ -254,7 +248,7 @@ class Builder:
         return self._result(a, Status.RESTORED, d.reason, mat, audit, key, time.perf_counter() - t0)
 
     def _execute(self, a: AssetDef, d: AssetDecision) -> AssetResult:
-        from assetbuild.executor.content import content_hash, parquet_holds, schema_of, write_parquet
+        from assetbuild.executor.content import parquet_holds
 
         t0 = time.perf_counter()
         key, parts, inputs = d.key, d.parts, d.inputs
@@ -267,17 +261,26 @@ class Builder:
         )
         self.listeners.asset_started(info)
         try:
-            df = self._attempts(a)
-            digest = content_hash(df)
-            staged = self.objects.staging_path(self.run_id, a.name)
-            write_parquet(df, staged)
-            rel, size, file_hash = self.objects.commit(staged, digest, parquet_holds)
+            out = self._attempts(a)
+            rel, size, file_hash = self.objects.commit(out.path, out.content_hash, parquet_holds)
             # Recorded as quarantined until its checks pass: a build killed from here on leaves
             # a complete object that the next build can restore, but never a published one.
             mat = self.state.add_materialization(
-                a.name, key, digest, df.height, rel, size, file_hash, schema_of(df), self.run_id, True, parts
+                a.name,
+                key,
+                out.content_hash,
+                out.rows,
+                rel,
+                size,
+                file_hash,
+                out.schema,
+                self.run_id,
+                True,
+                parts,
             )
-            audit = self._audit(a, mat, df, d.previous_rows, info)
+            frame = out.frame
+            data = (lambda: frame) if frame is not None else self._reader(a.name, mat)
+            audit = self._audit(a, mat, data, d.previous_rows, info)
         except AssetFailure as e:
             failed = self._failed(a, e, key, t0)
             self.listeners.asset_finished(info, failed, e.user_traceback or e.message)
@@ -309,39 +312,28 @@ class Builder:
         self.listeners.asset_finished(info, done, None)
         return done
 
-    def _attempts(self, a: AssetDef) -> pl.DataFrame:
+    def _attempts(self, a: AssetDef) -> StagedOutput:
         attempt = 0
         while True:
             try:
-                return self._run_asset(a)
+                inputs = {u: self._input(u) for u in a.upstream}
+                return self.executors.run(a, inputs, self.objects.staging_path(self.run_id, a.name))
             except AssetFailure:
                 if attempt >= a.retries:
                     raise
                 time.sleep(min(_BACKOFF_S * 2**attempt, 30.0))
                 attempt += 1
 
-    def _run_asset(self, a: AssetDef) -> pl.DataFrame:
-        if a.kind is Kind.SOURCE:
-            from assetbuild.executor.source import read_source
-
-            return read_source(self.project.root, a, self.project.source_files[a.name])
-        paths = {u: self._input_path(u) for u in a.upstream}
-        if a.kind is Kind.SQL:
-            return self._sql_engine().run(a, paths)
-        from assetbuild.executor.python import run_python
-
-        return run_python(a, self._module_loader(), paths)
-
     def _audit(
         self,
         a: AssetDef,
         mat: Materialization,
-        df: pl.DataFrame,
+        data: Callable[[], pl.DataFrame],
         previous_rows: int | None,
         info: RunInfo | None = None,
     ) -> Audit:
         try:
-            audit = self.auditor.run(a.name, mat.content_hash, df, self.shared.content_of, previous_rows)
+            audit = self.auditor.run(a.name, mat.content_hash, data, self.shared.content_of, previous_rows)
         except AssetbuildError:
             raise
         except Exception as e:  # a bug in a check must not pass as success
@@ -351,7 +343,7 @@ class Builder:
             try:
                 from assetbuild.lineage.metrics import data_quality_metrics
 
-                run.extra["metrics"] = data_quality_metrics(df)
+                run.metrics.update(data_quality_metrics(data()))
             except Exception as e:  # metrics only enrich lineage; say so rather than fail
                 self.warnings.append(f"{a.name}: data quality metrics for lineage failed: {e}")
             result = self._result(a, Status.BUILT, Reason(()), mat, audit, mat.build_key, 0.0)
@@ -361,13 +353,6 @@ class Builder:
     def _publish(self, a: AssetDef, mat: Materialization, audit: Audit) -> None:
         self.state.publish(self.env, a.name, mat.id, audit.check_key, audit.passed)
         self._moved = True
-        for hook in self.publish_hooks:
-            try:
-                warning = hook(a, mat)
-            except Exception as e:
-                warning = f"{a.name}: delivering after publish failed: {e}"
-            if warning:
-                self.warnings.append(warning)
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -377,7 +362,7 @@ class Builder:
         current = self.shared.current.get(name)
         return current.mat.schema if current else None
 
-    def _input_path(self, name: str) -> Path:
+    def _input(self, name: str) -> InputRef:
         if name in self._damaged:
             raise AssetFailure(self._damaged[name])
         mat = self._published(name)
@@ -390,7 +375,7 @@ class Builder:
             self.state.drop_current(self.env, [name])
             self._moved = True
             raise AssetFailure(self._damaged[name])
-        return self.objects.path(mat.object)
+        return InputRef(name, self.objects.path(mat.object), mat.content_hash)
 
     def _published(self, name: str) -> Materialization:
         current = self.state.current_of(self.env, name)
@@ -409,24 +394,19 @@ class Builder:
     def _read_current(self, name: str) -> pl.DataFrame:
         return self._read_object(name, self._published(name))
 
-    def _sql_engine(self) -> SqlEngine:
-        with self._engine_lock:
-            if self._sql is None:
-                from assetbuild.executor.sql import SqlEngine
+    def _reader(self, name: str, mat: Materialization) -> Callable[[], pl.DataFrame]:
+        """The data of `mat`, read (and verified) once, only if something needs it."""
+        frames: list[pl.DataFrame] = []
 
-                self._sql = SqlEngine()
-            return self._sql
+        def read() -> pl.DataFrame:
+            if not frames:
+                frames.append(self._read_object(name, mat))
+            return frames[0]
 
-    def _module_loader(self) -> ModuleLoader:
-        with self._engine_lock:
-            if self._loader is None:
-                from assetbuild.executor.python import ModuleLoader
-
-                self._loader = ModuleLoader(self.project.root)
-            return self._loader
+        return read
 
     def _python_attr(self, relpath: str, name: str) -> Any:
-        return self._module_loader().function(relpath, name)
+        return module_loader(self.executors).function(relpath, name)
 
     def _result(
         self,
@@ -504,13 +484,8 @@ def build(
             if lineage and not lineage_disabled_for(project):
                 builder.listeners.listeners.append(LazyLineage(project, builder.run_id))
                 builder.lineage_enabled = True
-            builder.publish_hooks.extend(_publish_hooks(project))
             return builder.run()
         finally:
             state.close()
     finally:
         lock.release()
-
-
-def _publish_hooks(project: Project) -> list[Callable[[AssetDef, Materialization], str | None]]:
-    return []

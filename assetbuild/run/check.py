@@ -143,7 +143,7 @@ class _Gate:
         try:
             # the same basis as a build's re-check: the rows it was published against are not kept
             return self.auditor.run(
-                name, cur.mat.content_hash, self._read(name), self.content_of, cur.mat.rows
+                name, cur.mat.content_hash, lambda: self._read(name), self.content_of, cur.mat.rows
             )
         except AssetbuildError:
             raise

@@ -51,46 +51,41 @@ def run_assets(
     project: str | Path | Project, assets: Sequence[str], inputs: Mapping[str, Any]
 ) -> dict[str, Any]:
     """Run a subgraph in dependency order; upstream outside it must be given in `inputs`."""
-    from assetbuild.executor.content import write_parquet
-    from assetbuild.executor.python import ModuleLoader, run_python
-    from assetbuild.executor.sql import SqlEngine
+    from assetbuild.executor.content import content_hash, write_parquet
+    from assetbuild.executor.local import local_executors
+    from assetbuild.executor.protocol import InputRef
 
     loaded = project if isinstance(project, Project) else load_project(project)
     for name in assets:
         if name not in loaded.assets:
             raise ProjectError(f"no asset named '{name}'", hint=did_you_mean(name, loaded.assets))
     order = [n for n in loaded.order if n in set(assets)]
-    engine: SqlEngine | None = None
-    loader = ModuleLoader(loaded.root)
+    # the same executors a build uses: a test runs an asset exactly as the build would
+    executors = local_executors(loaded)
     outputs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="assetbuild-test-") as tmp:
-        paths: dict[str, Path] = {}
+        refs: dict[str, InputRef] = {}
         for name, value in inputs.items():
-            paths[name] = Path(tmp) / f"{name}.parquet"
-            write_parquet(_frame(value), paths[name])
+            frame = _frame(value)
+            path = Path(tmp) / f"{name}.parquet"
+            write_parquet(frame, path)
+            refs[name] = InputRef(name, path, content_hash(frame))
         try:
             for name in order:
                 a = loaded.assets[name]
-                missing = [u for u in a.upstream if u not in paths]
+                if a.kind is Kind.SOURCE:
+                    raise ProjectError(f"'{name}' is a source: give its rows as input instead of testing it")
+                missing = [u for u in a.upstream if u not in refs]
                 if missing:
                     raise ProjectError(
                         f"test of '{name}' gives no rows for its upstream {', '.join(missing)}",
                         hint="add them under `given:` (an empty list is fine)",
                     )
-                ins = {u: paths[u] for u in a.upstream}
-                if a.kind is Kind.SQL:
-                    engine = engine or SqlEngine()
-                    df = engine.run(a, ins)
-                elif a.kind is Kind.PYTHON:
-                    df = run_python(a, loader, ins)
-                else:
-                    raise ProjectError(f"'{name}' is a source: give its rows as input instead of testing it")
-                outputs[name] = df
-                paths[name] = Path(tmp) / f"{name}.parquet"
-                write_parquet(df, paths[name])
+                out = executors.run(a, {u: refs[u] for u in a.upstream}, Path(tmp) / f"{name}.parquet")
+                outputs[name] = out.frame
+                refs[name] = InputRef(name, out.path, out.content_hash)
         finally:
-            if engine is not None:
-                engine.close()
+            executors.close()
     return outputs
 
 
