@@ -30,7 +30,9 @@ def is_valid_name(name: str) -> bool:
 SOURCE_FORMATS = ("csv", "parquet", "ndjson", "json")
 
 _SECTIONS = ("project", "sources", "exports", "lineage", "build")
-_PROJECT_KEYS = ("name", "environment", "description")
+# The SQL dialects assets may be written in (sqlglot names); the embedded engine runs DuckDB's.
+SUPPORTED_DIALECTS = ("duckdb",)
+_PROJECT_KEYS = ("name", "environment", "description", "dialect")
 _SOURCE_KEYS = ("path", "format", "description", "tags", "owner", "options", "metadata")
 _LINEAGE_KEYS = ("namespace", "url", "endpoint", "timeout", "api_key", "disabled")
 _BUILD_KEYS = ("jobs",)
@@ -57,6 +59,7 @@ class Config:
     lineage: dict[str, Any] = field(default_factory=dict)
     jobs: int | None = None
     environment: str = "default"
+    dialect: str = "duckdb"
 
 
 def load_config(root: Path) -> Config:
@@ -111,6 +114,14 @@ def load_config(root: Path) -> Config:
         raise ProjectError(
             "[project] environment must be a simple name", CONFIG_FILE, _find_line(lines, "environment")
         )
+    dialect = project.get("dialect", "duckdb")
+    if dialect not in SUPPORTED_DIALECTS:
+        raise ProjectError(
+            f"[project] dialect {dialect!r} is not supported",
+            CONFIG_FILE,
+            _find_line(lines, "dialect"),
+            hint='assets are written in DuckDB\'s SQL (dialect = "duckdb"); other dialects arrive with other engines',
+        )
     return Config(
         name=name.strip(),
         sources=sources,
@@ -118,6 +129,7 @@ def load_config(root: Path) -> Config:
         lineage=dict(lineage),
         jobs=jobs,
         environment=environment,
+        dialect=dialect,
     )
 
 

@@ -72,7 +72,7 @@ def load_project(root: str | Path, environment: str | None = None) -> Project:
         rel = str(path)[prefix:].replace(os.sep, "/")  # the walk starts under root: no relpath needed
         seen.add(rel)
         if path.suffix == ".sql":
-            add(_sql_asset(root, path, rel, cache))
+            add(_sql_asset(root, path, rel, cache, config.dialect))
         else:
             found, found_checks = _python_assets(root, path, rel, cache)
             for a in found:
@@ -107,6 +107,8 @@ def load_project(root: str | Path, environment: str | None = None) -> Project:
         exports=exports,
         lineage=config.lineage,
         environment=environment or config.environment,
+        dialect=config.dialect,
+        jobs=config.jobs,
         python_checks={k: tuple(v) for k, v in checks.items()},
         source_files=files,
     )
@@ -124,7 +126,7 @@ def _asset_files(folder: Path) -> list[Path]:
     return out
 
 
-def _sql_asset(root: Path, path: Path, rel: str, cache: FileCache) -> AssetDef:
+def _sql_asset(root: Path, path: Path, rel: str, cache: FileCache, dialect: str) -> AssetDef:
     name = path.stem
     if not is_valid_name(name):
         raise ProjectError(
@@ -135,12 +137,17 @@ def _sql_asset(root: Path, path: Path, rel: str, cache: FileCache) -> AssetDef:
         )
     digest, _ = cache.file_hash(path, rel)
     payload = cache.get_parsed(rel, digest, lambda dep: None)
-    if payload is None:
+    if payload is None or payload.get("dialect", "duckdb") != dialect:
         from assetbuild.definitions.sql_assets import analyze_sql
 
         text = read_utf8(path, rel)
-        info = analyze_sql(text, rel)
-        payload = {"upstream": [list(u) for u in info.upstream], "fingerprint": info.fingerprint, "sql": text}
+        info = analyze_sql(text, rel, dialect)
+        payload = {
+            "upstream": [list(u) for u in info.upstream],
+            "fingerprint": info.fingerprint,
+            "sql": text,
+            "dialect": dialect,
+        }
         cache.put_parsed(rel, digest, {}, payload)
     return AssetDef(
         name=name,
@@ -150,7 +157,7 @@ def _sql_asset(root: Path, path: Path, rel: str, cache: FileCache) -> AssetDef:
         upstream=tuple(u for u, _ in payload["upstream"]),
         fingerprint=payload["fingerprint"],
         sql=payload["sql"],
-        metadata={"upstream_lines": {u: line for u, line in payload["upstream"]}},
+        upstream_lines={u: line for u, line in payload["upstream"]},
     )
 
 
@@ -227,12 +234,8 @@ def _resolve_sql_case(assets: dict[str, AssetDef]) -> None:
             for u in a.upstream
         )
         if fixed != a.upstream:
-            lines = a.metadata.get("upstream_lines", {})
-            metadata = {
-                **a.metadata,
-                "upstream_lines": {f: lines.get(u, 1) for f, u in zip(fixed, a.upstream, strict=True)},
-            }
-            assets[name] = replace(a, upstream=tuple(dict.fromkeys(fixed)), metadata=metadata)
+            lines = {f: a.upstream_lines.get(u, 1) for f, u in zip(fixed, a.upstream, strict=True)}
+            assets[name] = replace(a, upstream=tuple(dict.fromkeys(fixed)), upstream_lines=lines)
 
 
 def _dep_files(cache: FileCache) -> set[str]:
@@ -246,7 +249,7 @@ def _validate(
     for a in assets.values():
         for up in a.upstream:
             if up not in assets:
-                line = a.metadata.get("upstream_lines", {}).get(up, a.line) if a.kind is Kind.SQL else a.line
+                line = a.upstream_lines.get(up, a.line) if a.kind is Kind.SQL else a.line
                 what = "reads table" if a.kind is Kind.SQL else "has parameter"
                 raise ProjectError(
                     f"asset '{a.name}' {what} '{up}', which is not an asset of this project",

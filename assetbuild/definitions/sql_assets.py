@@ -25,7 +25,7 @@ class SqlInfo:
     canonical: str
 
 
-def analyze_sql(text: str, relpath: str) -> SqlInfo:
+def analyze_sql(text: str, relpath: str, dialect: str = DIALECT) -> SqlInfo:
     """Parse one SQL asset; raise ProjectError with file:line:col when it is not one valid query."""
     import sqlglot
     from sqlglot import exp
@@ -33,7 +33,7 @@ def analyze_sql(text: str, relpath: str) -> SqlInfo:
     from sqlglot.optimizer.scope import traverse_scope
 
     try:
-        statements = [s for s in sqlglot.parse(text, read=DIALECT) if s is not None]
+        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     except ParseError as e:
         first = e.errors[0] if e.errors else {}
         description = re.sub(r"<class '(?:\w+\.)*(\w+)'>", r"\1", str(first.get("description") or e))

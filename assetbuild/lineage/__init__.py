@@ -6,7 +6,7 @@ inside the functions that need them. The engine's entry points (loaded on first 
     OpenLineageListener(project, run_id)   a build Listener; `.warnings` after build_finished
     deliver_pending(project) -> [warning]  a build in which nothing ran: send what earlier ones left
     push(project, url=None, timeout=5.0)   `assetbuild lineage push` -> PushResult
-    data_quality_metrics(df)               what goes into RunInfo.extra["metrics"]
+    data_quality_metrics(df)               what goes into RunInfo.metrics
     lineage_view(project, ...)             `assetbuild lineage [ASSET] [--columns] [--format ...]`
 """
 

@@ -47,8 +47,7 @@ def _never_raises(hook: F) -> F:
 class OpenLineageListener(BaseListener):
     """Records a build's lineage in the outbox and delivers it (see the module docstring).
 
-    `RunInfo.extra` may carry `metrics` (from `data_quality_metrics`) for `checks_finished`,
-    `source_files` (a source's `SourceFile`s) and `source_code` (a Python asset's function).
+    `RunInfo.metrics` carries `data_quality_metrics` for `checks_finished`.
     """
 
     def __init__(self, project: Project, run_id: str, *, budget_s: float = BUILD_BUDGET_S) -> None:
@@ -136,7 +135,7 @@ class OpenLineageListener(BaseListener):
             check_run_id=str(generate_new_uuid()),
             start_time=time,
             end_time=time,
-            metrics=info.extra.get("metrics"),
+            metrics=info.metrics or None,
         ):
             self._record(event)
 
@@ -196,9 +195,6 @@ class OpenLineageListener(BaseListener):
         asset = info.asset
         if asset.kind is not Kind.PYTHON:
             return None
-        given = info.extra.get("source_code")
-        if isinstance(given, str):
-            return given
         if asset.name not in self._source_code:
             self._source_code[asset.name] = function_source(self.project.root / asset.path, asset)
         return self._source_code[asset.name]
@@ -207,9 +203,7 @@ class OpenLineageListener(BaseListener):
         asset = info.asset
         if asset.kind is not Kind.SOURCE:
             return None
-        given = info.extra.get("source_files")
-        if given is None:
-            given = self.project.source_files.get(asset.name)
+        given = self.project.source_files.get(asset.name)
         if given is not None:
             return list(given)
         return list_source_files(self.project.root, asset)

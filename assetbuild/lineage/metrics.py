@@ -1,7 +1,7 @@
 """Data-quality metrics of one materialization, for the OpenLineage `dataQualityMetrics` facet.
 
 The engine calls `data_quality_metrics(df)` on the data it just checked and hands the result to
-listeners in `RunInfo.extra["metrics"]`; it is plain JSON, so it can also be stored. The facet's
+listeners in `RunInfo.metrics`; it is plain JSON, so it can also be stored. The facet's
 numbers are JSON numbers: min, max and sum are given for numeric columns only, and never NaN.
 """
 

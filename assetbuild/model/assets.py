@@ -33,7 +33,9 @@ class AssetDef:
     description: str | None = None
     tags: tuple[str, ...] = ()
     owner: str | None = None
-    metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+    metadata: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)  # the user's own
+    # sql: the line each upstream table is named on (for errors that point at it)
+    upstream_lines: dict[str, int] = field(default_factory=dict, hash=False, compare=False)
     retries: int = 0
     # python: the function name and which parameters want a LazyFrame
     function: str | None = None
@@ -82,6 +84,8 @@ class Project:
     exports: dict[str, Any] = field(default_factory=dict)  # asset -> path or {path, partition_by}
     lineage: dict[str, Any] = field(default_factory=dict)
     environment: str = "default"
+    dialect: str = "duckdb"  # the SQL dialect assets are written in
+    jobs: int | None = None  # [build] jobs: assets run at once (default: the cores)
     python_checks: dict[str, tuple[PythonCheck, ...]] = field(default_factory=dict)
     source_files: dict[str, tuple[SourceFile, ...]] = field(default_factory=dict)
 

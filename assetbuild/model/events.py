@@ -22,7 +22,8 @@ class RunInfo:
     parent_run_id: str  # the build's run id
     inputs: dict[str, str]  # upstream name -> content hash it read
     input_schemas: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    # data-quality figures for lineage (lineage/metrics.py), filled in when the checks ran
+    metrics: dict[str, Any] = field(default_factory=dict)
 
 
 class Listener(Protocol):

@@ -33,6 +33,7 @@ def show_asset(project_dir: str | Path, name: str, rows: int = 0) -> dict[str, A
         "description": a.description,
         "owner": a.owner,
         "tags": list(a.tags),
+        "metadata": dict(a.metadata),
         "upstream": list(a.upstream),
         "downstream": list(project.downstream.get(name, ())),
         "code_fingerprint": a.fingerprint,
@@ -93,6 +94,8 @@ def show_text(info: dict[str, Any]) -> str:
             lines.append(f"  {key}: {info[key]}")
     if info["tags"]:
         lines.append(f"  tags: {', '.join(info['tags'])}")
+    for key, value in (info.get("metadata") or {}).items():
+        lines.append(f"  {key}: {value}")
     lines.append(f"  upstream: {', '.join(info['upstream']) or '-'}")
     lines.append(f"  downstream: {', '.join(info['downstream']) or '-'}")
     if info.get("export"):

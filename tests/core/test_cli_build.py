@@ -175,3 +175,34 @@ def test_show_asset_json(make_project, run_cli):
     assert [f["path"] for f in src["files"]] == ["data/events.csv"]
     text = run_cli(root, "show", "by_user", "--rows", "2")
     assert text.code == 0 and "content hash: " + built["by_user"]["content_hash"] in text.stdout
+
+
+def test_build_jobs_in_the_config_is_the_default_parallelism(make_project, monkeypatch):
+    from assetbuild.core import scheduler
+
+    seen = []
+    real = scheduler.Scheduler.__init__
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs["jobs"])
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(scheduler.Scheduler, "__init__", spy)
+    files = dict(PIPELINE)
+    files["assetbuild.toml"] = files["assetbuild.toml"] + "\n[build]\njobs = 3\n"
+    root = make_project(files)
+    from assetbuild.run.build import build
+
+    build(root, lineage=False)
+    build(root, lineage=False, jobs=1)
+    assert seen == [3, 1], "[build] jobs is the default; --jobs wins"
+
+
+def test_an_unsupported_dialect_is_a_project_error(make_project, run_cli):
+    files = dict(PIPELINE)
+    files["assetbuild.toml"] = files["assetbuild.toml"].replace(
+        "[project]\n", '[project]\ndialect = "tsql"\n'
+    )
+    r = run_cli(make_project(files), "plan")
+    assert r.code == 2, r
+    assert "assetbuild.toml:2" in r.stderr and "dialect 'tsql'" in r.stderr

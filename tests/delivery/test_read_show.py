@@ -109,3 +109,21 @@ def test_show_json_preview_rows(project):
     everything = show_json(project, "doubled", "--rows", "100")["preview"]
     assert rows(pl.DataFrame(everything)) == rows(assetbuild.read("doubled", project=project))
     assert "preview" not in show_json(project, "big")
+
+
+def test_show_gives_the_metadata_an_asset_declares(make_project, run_cli):
+    root = make_project(
+        {
+            "assetbuild.toml": '[project]\nname = "m"\n\n[sources.raw]\npath = "data/raw.csv"\n'
+            'metadata = {sla = "daily"}\n',
+            "data/raw.csv": "a\n1\n",
+            "assets/tiered.py": "import polars as pl\n\nfrom assetbuild import asset\n\n\n"
+            '@asset(metadata={"tier": 1, "team": "risk"})\n'
+            "def tiered(raw: pl.DataFrame) -> pl.DataFrame:\n    return raw\n",
+        }
+    )
+    shown = run_cli(root, "show", "tiered", "--format", "json")
+    assert shown.code == 0, shown
+    assert shown.json["metadata"] == {"tier": 1, "team": "risk"}
+    assert run_cli(root, "show", "raw", "--format", "json").json["metadata"] == {"sla": "daily"}
+    assert "tier: 1" in run_cli(root, "show", "tiered").stdout
