@@ -161,16 +161,6 @@ def object_path(root: Path, asset: str) -> Path:
 # -- projects --------------------------------------------------------------------------------
 
 
-def rules_supported() -> bool:
-    """True once the rules engine (rules/*.yaml → checks) is importable."""
-    try:
-        import assetbuild.gate.evaluate  # noqa: F401
-        import assetbuild.gate.rules  # noqa: F401
-    except Exception:
-        return False
-    return True
-
-
 def orders_csv(month: int, n: int, variant: int = 0) -> str:
     lines = ["order_id,customer_id,amount,day"]
     for i in range(n):
@@ -288,7 +278,7 @@ def reliability_project(
         sql_names.append(name)
     names += sql_names
     files["assets/zz_all.sql"] = reader_sql(names, 0)
-    if rules if rules is not None else rules_supported():
+    if rules is None or rules:
         files["rules/clean_orders.yaml"] = (
             "asset: clean_orders\ncolumns:\n  order_id: {nullable: false, unique: true}\n"
             "  amount: {min: 0}\ntable:\n  row_count: {min: 1}\n"

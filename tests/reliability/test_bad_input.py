@@ -22,7 +22,6 @@ from ._support import (
     integrity,
     parse_json,
     reliability_project,
-    rules_supported,
     run_cli,
     store_problems,
     write_files,
@@ -340,32 +339,32 @@ CASES: dict[str, Case] = {
     "show_unknown_asset": Case({}, 2, r"did you mean 's03'", args=("show", "s3")),
 }
 
-if rules_supported():
-    CASES.update(
-        {
-            "rules_yaml_syntax_error": Case(
-                {"rules/bad.yaml": "asset: s03\ncolumns:\n  n: {min: 1\n"}, 2, r"rules/bad\.yaml:[34]"
-            ),
-            "rules_unknown_asset": Case(
-                {"rules/bad.yaml": "asset: s3\ncolumns:\n  n: {min: 1}\n"},
-                2,
-                r"rules/bad\.yaml:1",
-                also="did you mean 's03'",
-            ),
-            "rules_unknown_rule": Case(
-                {"rules/bad.yaml": "asset: s03\ncolumns:\n  n: {minimum: 1}\n"}, 2, r"rules/bad\.yaml:3"
-            ),
-            "rules_not_utf8": Case({"rules/bad.yaml": b"asset: s03\n# caf\xe9\n"}, 2, r"rules/bad\.yaml"),
-            "rules_impossible_date": Case(
-                {"rules/bad.yaml": "asset: s03\ncolumns:\n  n: {min: 2024-13-45}\n"},
-                2,
-                r"rules/bad\.yaml:3",
-            ),
-            "rules_python_tag": Case(
-                {"rules/bad.yaml": "asset: !!python/object/apply:os.getcwd []\n"}, 2, r"rules/bad\.yaml:1"
-            ),
-        }
-    )
+# rule-file mistakes are project errors like any other
+CASES.update(
+    {
+        "rules_yaml_syntax_error": Case(
+            {"rules/bad.yaml": "asset: s03\ncolumns:\n  n: {min: 1\n"}, 2, r"rules/bad\.yaml:[34]"
+        ),
+        "rules_unknown_asset": Case(
+            {"rules/bad.yaml": "asset: s3\ncolumns:\n  n: {min: 1}\n"},
+            2,
+            r"rules/bad\.yaml:1",
+            also="did you mean 's03'",
+        ),
+        "rules_unknown_rule": Case(
+            {"rules/bad.yaml": "asset: s03\ncolumns:\n  n: {minimum: 1}\n"}, 2, r"rules/bad\.yaml:3"
+        ),
+        "rules_not_utf8": Case({"rules/bad.yaml": b"asset: s03\n# caf\xe9\n"}, 2, r"rules/bad\.yaml"),
+        "rules_impossible_date": Case(
+            {"rules/bad.yaml": "asset: s03\ncolumns:\n  n: {min: 2024-13-45}\n"},
+            2,
+            r"rules/bad\.yaml:3",
+        ),
+        "rules_python_tag": Case(
+            {"rules/bad.yaml": "asset: !!python/object/apply:os.getcwd []\n"}, 2, r"rules/bad\.yaml:1"
+        ),
+    }
+)
 
 
 @pytest.fixture(scope="module")

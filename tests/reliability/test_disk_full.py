@@ -28,7 +28,6 @@ from ._support import (
     build_json,
     current_hashes,
     integrity,
-    rules_supported,
     staging_leftovers,
     store_problems,
     write_files,
@@ -57,8 +56,7 @@ def _sqlite_full() -> sqlite3.OperationalError:
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("full") / "p"
     files = dict(FILES)
-    if rules_supported():
-        files["rules/mid.yaml"] = "asset: mid\ncolumns:\n  id: {nullable: false}\n"
+    files["rules/mid.yaml"] = "asset: mid\ncolumns:\n  id: {nullable: false}\n"
     write_files(root, files)
     build_json(root)
     return root
@@ -194,7 +192,6 @@ def test_disk_full_while_recording_the_materialization(
     _then_recovers(project, monkeypatch)
 
 
-@pytest.mark.skipif(not rules_supported(), reason="needs rules/*.yaml support")
 def test_disk_full_while_storing_check_results(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     before = current_hashes(project)
     opened = _full_state(monkeypatch, "INTO checks")

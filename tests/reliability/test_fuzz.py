@@ -21,8 +21,6 @@ from assetbuild.definitions.python_assets import scan_python_file
 from assetbuild.definitions.sql_assets import analyze_sql
 from assetbuild.errors import ProjectError
 
-from ._support import rules_supported
-
 FUZZ = settings(
     max_examples=250,
     deadline=None,
@@ -180,21 +178,18 @@ def _load_rules_text(workdir: Path, data: bytes) -> None:
         assert e.path is None or e.path.startswith("rules/")
 
 
-@pytest.mark.skipif(not rules_supported(), reason="needs rules/*.yaml support")
 @FUZZ
 @given(data=st.one_of(_text_or(_joined(YAML_TOKENS, max_size=50)).map(str.encode), st.binary(max_size=200)))
 def test_rules_loader_raises_only_project_errors(workdir: Path, data: bytes) -> None:
     _load_rules_text(workdir, data)
 
 
-@pytest.mark.skipif(not rules_supported(), reason="needs rules/*.yaml support")
 @FUZZ
 @given(data=_joined(YAML_TOKENS + YAML_TAG_TOKENS, max_size=50).map(str.encode))
 def test_rules_loader_with_yaml_tags_raises_only_project_errors(workdir: Path, data: bytes) -> None:
     _load_rules_text(workdir, data)
 
 
-@pytest.mark.skipif(not rules_supported(), reason="needs rules/*.yaml support")
 @pytest.mark.parametrize(
     "value",
     [

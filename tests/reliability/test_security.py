@@ -24,7 +24,6 @@ from ._support import (
     cli_env,
     current_hashes,
     integrity,
-    rules_supported,
     run_cli,
     store_problems,
     write_files,
@@ -97,7 +96,6 @@ EVIL_YAML = [
 ]
 
 
-@pytest.mark.skipif(not rules_supported(), reason="needs rules/*.yaml support")
 @pytest.mark.parametrize("text", EVIL_YAML)
 def test_yaml_tags_never_execute(tmp_path: Path, text: str) -> None:
     from assetbuild.gate.rules import load_rules
