@@ -21,10 +21,10 @@ from assetbuild.definitions.config import (
     load_config,
 )
 from assetbuild.definitions.parse_cache import FileCache
-from assetbuild.definitions.sources import source_asset, source_files
+from assetbuild.definitions.sources import source_asset
 from assetbuild.definitions.text import read_utf8
 from assetbuild.errors import ProjectError, did_you_mean
-from assetbuild.model.assets import AssetDef, Kind, Project, PythonCheck, SourceFile
+from assetbuild.model.assets import AssetDef, Kind, Project, PythonCheck
 
 ASSETS_DIR = "assets"
 
@@ -44,7 +44,6 @@ def load_project(root: str | Path, environment: str | None = None) -> Project:
     cache = FileCache(root / ".assetbuild" / "cache" / "definitions.json")
     assets: dict[str, AssetDef] = {}
     checks: dict[str, list[PythonCheck]] = {}
-    files: dict[str, tuple[SourceFile, ...]] = {}
     lowered: dict[str, str] = {}  # lower-case name -> name
 
     def add(asset: AssetDef) -> None:
@@ -64,8 +63,7 @@ def load_project(root: str | Path, environment: str | None = None) -> Project:
         lowered[asset.name.lower()] = asset.name
 
     for src in config.sources.values():
-        add(source_asset(src))
-        files[src.name] = source_files(root, src, cache)
+        add(source_asset(src))  # its files are observed by the build (sources/probe.py)
     seen: set[str] = set()
     prefix = len(str(root)) + 1
     for path in _asset_files(root / ASSETS_DIR):
@@ -79,7 +77,7 @@ def load_project(root: str | Path, environment: str | None = None) -> Project:
                 add(a)
             for c in found_checks:
                 checks.setdefault(c.asset, []).append(c)
-    cache.forget_missing(seen | {f.path for fs in files.values() for f in fs} | _dep_files(cache))
+    cache.forget_missing(seen | _dep_files(cache))
     exports = dict(config.exports)
     for a in assets.values():
         if a.export:
@@ -110,7 +108,6 @@ def load_project(root: str | Path, environment: str | None = None) -> Project:
         dialect=config.dialect,
         jobs=config.jobs,
         python_checks={k: tuple(v) for k, v in checks.items()},
-        source_files=files,
     )
 
 

@@ -1,16 +1,14 @@
-"""Source assets: the files a `[sources.NAME]` entry matches, each identified by its content hash."""
+"""Source assets as the project declares them (`[sources.NAME]`); their files are observed by a
+probe when a build runs (sources/probe.py)."""
 
 from __future__ import annotations
 
-import glob
-import os
 from pathlib import Path
 
 from assetbuild.definitions.config import CONFIG_FILE, SourceConfig
-from assetbuild.definitions.parse_cache import FileCache
 from assetbuild.errors import ProjectError
 from assetbuild.hashing import hash_json
-from assetbuild.model.assets import AssetDef, Kind, SourceFile
+from assetbuild.model.assets import AssetDef, Kind
 
 _SUFFIX_FORMATS = {
     ".csv": "csv",
@@ -41,29 +39,6 @@ def source_asset(cfg: SourceConfig) -> AssetDef:
         patterns=cfg.patterns,
         format=fmt,
     )
-
-
-def source_files(root: Path, cfg: SourceConfig, cache: FileCache) -> tuple[SourceFile, ...]:
-    """The files a source reads now, sorted by path; a pattern that matches nothing is an error."""
-    found: dict[str, Path] = {}
-    for pattern in cfg.patterns:
-        matches = [Path(m) for m in glob.glob(str(root / pattern), recursive=True)]
-        matches = [m for m in matches if m.is_file() and not m.name.startswith(".")]
-        if not matches:
-            raise ProjectError(
-                f"source '{cfg.name}': no file matches '{pattern}'",
-                CONFIG_FILE,
-                cfg.line,
-                hint="check the path (relative to the project folder), or generate the data first",
-            )
-        for m in matches:
-            rel = os.path.relpath(m, root).replace(os.sep, "/")
-            found[rel] = m
-    out = []
-    for rel in sorted(found):
-        digest, size = cache.file_hash(found[rel], rel)
-        out.append(SourceFile(path=rel, hash=digest, size=size))
-    return tuple(out)
 
 
 def _format_from_suffix(cfg: SourceConfig) -> str:

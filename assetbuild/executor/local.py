@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assetbuild.executor.protocol import Executors, InputRef, StagedOutput
-from assetbuild.model.assets import AssetDef, Kind, Project
+from assetbuild.model.assets import AssetDef, Kind, Project, SourceFile
 
 if TYPE_CHECKING:
     from assetbuild.executor.python import ModuleLoader
@@ -29,13 +29,16 @@ def stage(frame: Any, staged: Path) -> StagedOutput:
 
 
 class SourceFiles:
+    """A source's files, as observed by the build; its inputs are the files (`file:PATH`)."""
+
     def __init__(self, project: Project) -> None:
         self.project = project
 
     def run(self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path) -> StagedOutput:
         from assetbuild.executor.source import read_source
 
-        return stage(read_source(self.project.root, asset, self.project.source_files[asset.name]), staged)
+        files = tuple(SourceFile(n.removeprefix("file:"), r.content_hash, 0) for n, r in inputs.items())
+        return stage(read_source(self.project.root, asset, files), staged)
 
     def close(self) -> None:
         pass

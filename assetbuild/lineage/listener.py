@@ -203,9 +203,8 @@ class OpenLineageListener(BaseListener):
         asset = info.asset
         if asset.kind is not Kind.SOURCE:
             return None
-        given = self.project.source_files.get(asset.name)
-        if given is not None:
-            return list(given)
+        if info.source_files:  # what the build observed and read
+            return list(info.source_files)
         return list_source_files(self.project.root, asset)
 
 

@@ -87,7 +87,6 @@ class Project:
     dialect: str = "duckdb"  # the SQL dialect assets are written in
     jobs: int | None = None  # [build] jobs: assets run at once (default: the cores)
     python_checks: dict[str, tuple[PythonCheck, ...]] = field(default_factory=dict)
-    source_files: dict[str, tuple[SourceFile, ...]] = field(default_factory=dict)
 
     @property
     def store_dir(self) -> Path:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from assetbuild.model.assets import AssetDef, Project
+from assetbuild.model.assets import AssetDef, Project, SourceFile
 from assetbuild.model.results import AssetResult, BuildResult, CheckResult
 
 
@@ -22,6 +22,8 @@ class RunInfo:
     parent_run_id: str  # the build's run id
     inputs: dict[str, str]  # upstream name -> content hash it read
     input_schemas: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    # a source: the files the build observed and read
+    source_files: tuple[SourceFile, ...] = ()
     # data-quality figures for lineage (lineage/metrics.py), filled in when the checks ran
     metrics: dict[str, Any] = field(default_factory=dict)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from assetbuild.definitions.loader import load_project
-from assetbuild.errors import AssetbuildError
+from assetbuild.errors import AssetbuildError, ProjectError
 from assetbuild.model.assets import AssetDef, Kind, Project
 from assetbuild.present.layout import NODE_H, NODE_W, Layout, layout
 from assetbuild.trace.state import Current, State
@@ -221,7 +221,12 @@ class _SourceText:
         self.root = project.root
         self.files: dict[str, str] = {}
         self.trees: dict[str, ast.Module | None] = {}
-        self.source_files = project.source_files
+        try:  # the files as they are now; a source whose files are missing shows none
+            from assetbuild.sources.probe import observe
+
+            self.source_files = {n: o.files for n, o in observe(project).items()}
+        except ProjectError:
+            self.source_files = {}
 
     def _read(self, rel: str) -> str:
         if rel not in self.files:

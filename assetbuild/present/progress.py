@@ -18,10 +18,8 @@ import time
 from typing import IO
 
 from assetbuild.model.events import BaseListener, Listener
-from assetbuild.model.results import AssetResult, Status
+from assetbuild.model.results import AssetResult
 from assetbuild.present.text import finished_text, shown
-
-_FAILED = (Status.FAILED, Status.CHECK_FAILED)
 
 
 def progress_listener(quiet: bool = False, verbose: bool = False, stream: IO[str] | None = None) -> Listener:

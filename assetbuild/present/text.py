@@ -101,7 +101,7 @@ def _root_cause(name: str, blocked_by: Mapping[str, str | None]) -> str | None:
     return name
 
 
-_FAILED_STATUSES = frozenset({Status.FAILED, Status.CHECK_FAILED, Status.BLOCKED})
+_FAILED_STATUSES = (Status.FAILED, Status.CHECK_FAILED)  # quiet mode prints these (blocked: in the summary)
 
 
 def shown(result: AssetResult, quiet: bool, verbose: bool) -> bool:

@@ -24,12 +24,13 @@ from assetbuild.executor.local import local_executors, module_loader
 from assetbuild.executor.protocol import InputRef, StagedOutput
 from assetbuild.gate.audit import Audit, Auditor, load_rulesets
 from assetbuild.lineage.lazy import LazyLineage, lineage_disabled_for
-from assetbuild.model.assets import AssetDef, Project
+from assetbuild.model.assets import AssetDef, Kind, Project
 from assetbuild.model.events import Listener, RunInfo
 from assetbuild.model.reasons import Cause, Reason
 from assetbuild.model.results import FAILING, AssetResult, BuildResult, Status
 from assetbuild.model.runids import new_run_id
 from assetbuild.run.decisions import AssetDecision, Decider, dependencies, what_runs
+from assetbuild.sources.probe import observe
 from assetbuild.trace.lock import BuildLock
 from assetbuild.trace.objects import ObjectStore
 from assetbuild.trace.state import Current, Materialization, State
@@ -113,8 +114,16 @@ class Builder:
         self.shared.schema_of = {}  # filled as assets settle; older schemas come from `current`
         names = what_runs(project, self.options.select, self.options.exclude, self.shared.current)
         deps = dependencies(project, self.auditor, names)
+        # the sources as they are now: the build key of each source is made of what this sees
+        self.observed = observe(project, names)
         self.decider = Decider(
-            project, self.auditor, self.shared.current, self.objects, self.state.find, self.options.force
+            project,
+            self.auditor,
+            self.shared.current,
+            self.objects,
+            self.state.find,
+            self.options.force,
+            self.observed,
         )
         self.state.start_run(self.run_id, self.options.command, self.env)
         self.listeners.build_started(project, self.run_id, names)
@@ -258,6 +267,7 @@ class Builder:
             parent_run_id=self.run_id,
             inputs=dict(inputs),
             input_schemas={u: s for u in a.upstream if (s := self._schema_of(u)) is not None},
+            source_files=self.observed[a.name].files if a.kind is Kind.SOURCE else (),
         )
         self.listeners.asset_started(info)
         try:
@@ -316,7 +326,7 @@ class Builder:
         attempt = 0
         while True:
             try:
-                inputs = {u: self._input(u) for u in a.upstream}
+                inputs = self._inputs(a)
                 return self.executors.run(a, inputs, self.objects.staging_path(self.run_id, a.name))
             except AssetFailure:
                 if attempt >= a.retries:
@@ -361,6 +371,13 @@ class Builder:
             return self.shared.schema_of[name]
         current = self.shared.current.get(name)
         return current.mat.schema if current else None
+
+    def _inputs(self, a: AssetDef) -> dict[str, InputRef]:
+        if a.kind is Kind.SOURCE:
+            root = self.project.root
+            files = self.observed[a.name].files
+            return {f"file:{f.path}": InputRef(f"file:{f.path}", root / f.path, f.hash) for f in files}
+        return {u: self._input(u) for u in a.upstream}
 
     def _input(self, name: str) -> InputRef:
         if name in self._damaged:

@@ -20,6 +20,7 @@ from assetbuild.gate.audit import Audit, Auditor
 from assetbuild.model.assets import Kind, Project
 from assetbuild.model.reasons import Cause, Reason
 from assetbuild.model.results import Status
+from assetbuild.sources.probe import Observation
 from assetbuild.trace.objects import ObjectStore
 from assetbuild.trace.state import Current, Materialization
 
@@ -88,6 +89,7 @@ class Decider:
         objects: ObjectStore,
         find: Callable[[str, str], list[Materialization]],
         force: bool,
+        observed: Mapping[str, Observation],
     ) -> None:
         self.project = project
         self.auditor = auditor
@@ -96,12 +98,13 @@ class Decider:
         self._root = str(objects.root)
         self.find = find
         self.force = force
+        self.observed = observed  # sources as they are now (sources/probe.py)
 
     def decide(self, name: str, content_of: Mapping[str, str | None]) -> AssetDecision:
         """Decide one asset, given the content hashes its upstream settled on."""
         a = self.project.assets[name]
         if a.kind is Kind.SOURCE:
-            inputs = [(f"file:{f.path}", f.hash) for f in self.project.source_files[name]]
+            inputs = self.observed[name].inputs
         else:
             inputs = []
             for u in a.upstream:

@@ -9,6 +9,7 @@ from typing import Any
 from assetbuild.definitions.loader import load_project
 from assetbuild.errors import AssetFailure, ProjectError, did_you_mean
 from assetbuild.model.assets import Project
+from assetbuild.sources.probe import observe
 from assetbuild.trace.objects import ObjectStore
 from assetbuild.trace.state import State
 
@@ -43,9 +44,12 @@ def show_asset(project_dir: str | Path, name: str, rows: int = 0) -> dict[str, A
         "last_run": None,
     }
     if a.kind.value == "source":
-        info["files"] = [
-            {"path": f.path, "bytes": f.size, "hash": f.hash} for f in project.source_files[name]
-        ]
+        try:
+            files = observe(project, [name])[name].files
+            info["files"] = [{"path": f.path, "bytes": f.size, "hash": f.hash} for f in files]
+        except ProjectError as e:  # show what is declared even when its files are missing
+            info["files"] = []
+            info["files_error"] = e.message
     state = State.open(project.store_dir, readonly=True)
     if state is None:
         return info

@@ -20,6 +20,7 @@ from assetbuild.gate.audit import Audit, Auditor, load_rulesets
 from assetbuild.model.reasons import Cause, Reason
 from assetbuild.model.results import AssetResult, BuildResult, Status
 from assetbuild.run.decisions import AssetDecision, Decider, decision_order, dependencies, what_runs
+from assetbuild.sources.probe import observe
 from assetbuild.trace.objects import ObjectStore
 from assetbuild.trace.state import Materialization, State
 
@@ -36,8 +37,9 @@ def plan(
     try:
         current = state.current(project.environment) if state else {}
         auditor = Auditor(project, state, load_rulesets(project), _no_read, _no_call)
-        decider = Decider(project, auditor, current, ObjectStore(project.store_dir), _finder(state), force)
         names = what_runs(project, select, exclude, current)
+        objects = ObjectStore(project.store_dir)
+        decider = Decider(project, auditor, current, objects, _finder(state), force, observe(project, names))
         deps = dependencies(project, auditor, names)
         content_of: dict[str, str | None] = {n: c.mat.content_hash for n, c in current.items()}
         unsettled: set[str] = set()  # assets whose data after the build is not known yet

@@ -119,3 +119,22 @@ def test_parquet_row_group_layout_does_not_change_the_hash(make_project):
     second = run(root)
     assert statuses(second) == {"raw": "built", "totals": "up_to_date"}
     assert by_name(second)["raw"].content_hash == by_name(first)["raw"].content_hash
+
+
+def test_sources_are_observed_by_the_build_not_by_reading_the_project(make_project, run_cli):
+    """A missing source file fails what needs the source (build, plan) with the source's name,
+    not commands that only read the project (graph, show of another asset)."""
+    from .projects import PIPELINE
+
+    root = make_project(PIPELINE)
+    (root / "data/events.csv").unlink()
+    graph = run_cli(root, "graph", "--format", "json")
+    assert graph.code == 0, graph
+    shown = run_cli(root, "show", "events", "--format", "json")
+    assert shown.code == 0, shown
+    assert shown.json["files"] == [] and "no file matches 'data/events.csv'" in shown.json["files_error"]
+    for command in ("build", "plan"):
+        r = run_cli(root, command)
+        assert r.code == 2, r
+        assert "source 'events': no file matches 'data/events.csv'" in r.stderr
+        assert "assetbuild.toml:4" in r.stderr

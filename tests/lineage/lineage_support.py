@@ -81,11 +81,14 @@ def make_project(root: Path, name: str = "linproj", lineage: dict[str, Any] | No
         order=("orders", "users", "enriched", "by_country", "scored"),
         exports={"scored": "out/scored.parquet"},
         lineage=dict(lineage or {}),
-        source_files={
-            "orders": (SourceFile("data/orders.csv", "h-orders", 40),),
-            "users": (SourceFile("data/users.csv", "h-users", 30),),
-        },
     )
+
+
+# the files a build would have observed for the two sources of `make_project`
+SOURCE_FILES = {
+    "orders": (SourceFile("data/orders.csv", "h-orders", 40),),
+    "users": (SourceFile("data/users.csv", "h-users", 30),),
+}
 
 
 def new_id() -> str:
@@ -146,7 +149,7 @@ def simulate_build(
             parent_run_id=build.run_id,
             inputs={u: f"hash-{u}-{version}" for u in asset.upstream},
             input_schemas={u: SCHEMAS[u] for u in asset.upstream},
-            extra={"metrics": metrics} if metrics else {},
+            metrics=dict(metrics or {}),
         )
         build.asset_runs[name] = info.run_id
         listener.asset_started(info)

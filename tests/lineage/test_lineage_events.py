@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lineage_support import CHECKS, SCHEMAS, make_project, new_id, result_of
+from lineage_support import CHECKS, SCHEMAS, SOURCE_FILES, make_project, new_id, result_of
 
 from assetbuild.lineage import events as ev
 from assetbuild.lineage import naming
@@ -45,7 +45,7 @@ def all_events(project: Project) -> list[dict[str, Any]]:
         res = result_of(name, info.asset.kind.value)
         code = function_source(project.root / info.asset.path, info.asset) if name == "scored" else None
         lineage = sql_column_lineage(info.asset.sql, info.input_schemas) if info.asset.sql else None
-        files = project.source_files.get(name)
+        files = SOURCE_FILES.get(name)
         out += [
             ev.asset_start(project, info, T, source_code=code, source_files=files),
             ev.asset_end(project, info, res, T, source_code=code, source_files=files, column_lineage=lineage),
@@ -201,9 +201,7 @@ def test_sources_read_their_files(tmp_path: Path) -> None:
     project = make_project(tmp_path)
     info = info_for(project, "orders", new_id())
     done = as_dict(
-        ev.asset_end(
-            project, info, result_of("orders", "source"), T, source_files=project.source_files["orders"]
-        )
+        ev.asset_end(project, info, result_of("orders", "source"), T, source_files=SOURCE_FILES["orders"])
     )
     [file] = done["inputs"]
     assert (file["namespace"], file["name"]) == ("file", str(tmp_path.resolve() / "data" / "orders.csv"))

@@ -20,6 +20,7 @@ from assetbuild.errors import AssetFailure
 from assetbuild.executor.source import read_source
 from assetbuild.model.assets import SourceFile
 from assetbuild.run.build import build
+from assetbuild.sources.probe import observe
 
 from ._support import (
     build_json,
@@ -70,14 +71,14 @@ def ref_hashes(tmp_path: Path) -> dict[str, dict[str, str | None]]:
     for i, data in enumerate((V1, V2)):
         root = tmp_path / f"ref{i}"
         _project(root, data)
-        out[load_project(root).source_files["src"][0].hash] = hashes_of(build_json(root))
+        out[_observed(root).hash] = hashes_of(build_json(root))
     return out
 
 
 def test_read_source_refuses_a_file_whose_hash_does_not_match(tmp_path: Path) -> None:
     _project(tmp_path)
     project = load_project(tmp_path)
-    f = project.source_files["src"][0]
+    f = _observed(tmp_path)
     stale = SourceFile(path=f.path, hash="0" * 32, size=f.size)
     with pytest.raises(AssetFailure, match=r"data/src\.csv changed"):
         read_source(project.root, project.assets["src"], (stale,))
@@ -90,12 +91,12 @@ def test_file_changed_after_loading_fails_the_source_and_records_nothing(tmp_pat
     before = hashes_of(build_json(tmp_path))
     write_files(tmp_path, {"data/src.csv": V1 + "9999,1\n"})  # the build will decide on this version
 
-    def load_then_change(*args, **kw):
-        project = load_project(*args, **kw)
+    def observe_then_change(*args, **kw):
+        seen = observe(*args, **kw)
         write_files(tmp_path, {"data/src.csv": V2})  # ... and read this one
-        return project
+        return seen
 
-    monkeypatch.setattr(build_module, "load_project", load_then_change)
+    monkeypatch.setattr(build_module, "observe", observe_then_change)
     monkeypatch.setenv("OPENLINEAGE_DISABLED", "true")
     result = build(tmp_path, lineage=False)
     src = next(a for a in result.assets if a.name == "src")
@@ -107,7 +108,7 @@ def test_file_changed_after_loading_fails_the_source_and_records_nothing(tmp_pat
     # Once the file is stable, the next build records it under its own hash.
     r = run_cli(tmp_path, "build", "--format", "json")
     assert r.returncode == 0, r.stderr
-    h = load_project(tmp_path).source_files["src"][0].hash
+    h = _observed(tmp_path).hash
     assert (h, current_hashes(tmp_path)["src"]) in _src_materializations(tmp_path)
 
 
@@ -180,3 +181,8 @@ def test_a_writer_replacing_the_file_during_builds_never_gets_a_wrong_hash_recor
         assert file_hash in ref_hashes, "a file hash of neither version"
         assert content == ref_hashes[file_hash]["src"], "data recorded under another file's hash"
     assert store_problems(tmp_path, content=True) == []
+
+
+def _observed(root: Path) -> SourceFile:
+    """The one file of source `src` as a build would see it now."""
+    return observe(load_project(root), ["src"])["src"].files[0]

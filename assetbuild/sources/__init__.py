@@ -1,0 +1,1 @@
+"""Observing sources: what a source's data is right now, without reading it (probes)."""
