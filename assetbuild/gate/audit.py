@@ -81,9 +81,6 @@ class Auditor:
                 "schema": self.project.assets[asset].schema_model,
                 # checks that read other assets (references, sql) depend on their data too
                 "refs": {r: content_of.get(r) for r in self.references(asset)},
-                # freshness and "not in the future" depend on the clock: a cached verdict holds
-                # for the hour it was reached, then the rules are evaluated again
-                "clock": _hour() if rs is not None and rs.uses_clock else None,
             }
         )
 
@@ -111,7 +108,9 @@ class Auditor:
         stored = self.state.checks(key) if self.state else None
         if stored is None:
             return None
-        checks = [CheckResult.from_json(d) for d in stored[1]]
+        checks = self._on_the_clock(asset, [CheckResult.from_json(d) for d in stored[1]])
+        if checks is None:
+            return None
         return Audit(checks, key, passed(checks), False)
 
     def standing(self, asset: str, current: Current, content_of: Mapping[str, str | None]) -> Audit | None:
@@ -131,8 +130,20 @@ class Auditor:
             or stored.rules_fingerprint != self.fingerprint(asset, content_of)
         ):
             return None
-        checks = [CheckResult.from_json(d) for d in stored.results]
+        checks = self._on_the_clock(asset, [CheckResult.from_json(d) for d in stored.results])
+        if checks is None:
+            return None
         return Audit(checks, current.check_key, passed(checks), False)
+
+    def _on_the_clock(self, asset: str, checks: list[CheckResult]) -> list[CheckResult] | None:
+        """Stored results with clock-dependent verdicts judged against the clock now (freshness
+        from the newest timestamp kept with it); None when the rules must run on the data."""
+        rs = self.rulesets.get(asset)
+        if rs is None or not rs.uses_clock:
+            return checks
+        from assetbuild.gate import clock
+
+        return clock.judge_again(rs, checks, clock.utc_now())
 
     def run(
         self,
@@ -181,9 +192,3 @@ class Auditor:
                 [c.to_json() for c in checks],
             )
         return Audit(checks, key, ok, True)
-
-
-def _hour() -> int:
-    import time
-
-    return int(time.time() // 3600)

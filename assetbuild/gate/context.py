@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from assetbuild.gate import clock
 from assetbuild.model.results import Severity
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ class CheckContext:
     _now: dt.datetime = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        now = self.now or dt.datetime.now(dt.UTC)
+        now = self.now or clock.utc_now()  # through the module: one clock to move in tests
         # A naive `now` is read as UTC, like naive timestamps in the data.
         self._now = now if now.tzinfo else now.replace(tzinfo=dt.UTC)
 

@@ -21,11 +21,11 @@ from typing import Any
 import polars as pl
 
 from assetbuild.errors import ProjectError, did_you_mean
+from assetbuild.gate.clock import freshness_verdict
 from assetbuild.gate.context import CheckContext
 from assetbuild.gate.custom import python_check, schema_checks, sql_checks
 from assetbuild.gate.outcome import describe_error, examples, plural, result_of, sample_where
 from assetbuild.gate.rules import Rule, RuleSet, check_columns
-from assetbuild.gate.specs import format_duration
 from assetbuild.model.results import CheckResult
 
 _LIST_IN_MESSAGE = 8  # isin sets up to this size are spelled out in `expected`
@@ -221,21 +221,16 @@ class _RuleRun:
         )
 
     def _freshness(self, rule: Rule) -> CheckResult | _Pass:
-        c, max_age = rule.params["column"], float(rule.params["max_age_s"])
+        c = rule.params["column"]
         dtype = self.schema[c]
         if dtype != pl.Date and not isinstance(dtype, pl.Datetime):
             return _incompatible(rule, dtype, "freshness needs a date or datetime column", column=c)
         now = self.ctx.utc_now
-        expected = f"newest {c} within {format_duration(max_age)} of {now.isoformat(timespec='seconds')}"
 
         def finish(values: dict[str, Any]) -> CheckResult:
             newest = values["newest"]
-            if newest is None:
-                return result_of(rule, False, expected=expected, actual=f"no {c} values")
-            at = _as_utc(newest)
-            age = (now - at).total_seconds()
-            shown = f"newest {newest.isoformat()} (age {format_duration(max(age, 0))})"
-            return result_of(rule, age <= max_age, expected=expected, actual=shown)
+            shown = newest.isoformat() if newest is not None else None
+            return freshness_verdict(rule, shown, _as_utc(newest) if newest is not None else None, now)
 
         return _Pass(rule, {"newest": pl.col(c).max()}, finish)
 

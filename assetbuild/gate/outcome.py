@@ -16,7 +16,8 @@ SAMPLE_ROWS = 5
 
 
 def result_of(rule: Rule, passed: bool, failing_rows: int = 0, expected: str | None = None,
-            actual: str | None = None, sample: Sequence[dict[str, Any]] = ()) -> CheckResult:  # fmt: skip
+            actual: str | None = None, sample: Sequence[dict[str, Any]] = (),
+            figures: dict[str, Any] | None = None) -> CheckResult:  # fmt: skip
     return CheckResult(
         name=rule.name,
         severity=rule.severity,
@@ -28,6 +29,7 @@ def result_of(rule: Rule, passed: bool, failing_rows: int = 0, expected: str | N
         actual=actual,
         sample=tuple(sample),
         source=rule.source,
+        figures=figures,
     )
 
 

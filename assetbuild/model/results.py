@@ -46,9 +46,12 @@ class CheckResult:
     actual: str | None = None
     sample: tuple[dict[str, Any], ...] = ()  # at most 5 failing rows
     source: str | None = None  # "rules/x.yaml:12" where the rule was written
+    # the data's own figures a clock-dependent verdict rests on (e.g. the newest timestamp), so
+    # it can be judged again against the clock without reading the data
+    figures: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        d: dict[str, Any] = {
             "name": self.name,
             "severity": self.severity.value,
             "passed": self.passed,
@@ -60,6 +63,9 @@ class CheckResult:
             "sample": list(self.sample),
             "source": self.source,
         }
+        if self.figures is not None:
+            d["figures"] = self.figures
+        return d
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> CheckResult:
@@ -74,6 +80,7 @@ class CheckResult:
             actual=d.get("actual"),
             sample=tuple(d.get("sample") or ()),
             source=d.get("source"),
+            figures=d.get("figures"),
         )
 
 
