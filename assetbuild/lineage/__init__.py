@@ -16,9 +16,9 @@ from typing import Any
 
 _EXPORTS = {
     "OpenLineageListener": "listener",
-    "deliver_pending": "delivery",
-    "push": "delivery",
-    "PushResult": "delivery",
+    "deliver_pending": "sending",
+    "push": "sending",
+    "PushResult": "sending",
     "data_quality_metrics": "metrics",
     "lineage_view": "view",
     "sql_column_lineage": "columns",

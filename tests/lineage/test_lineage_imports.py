@@ -45,3 +45,10 @@ def test_a_disabled_listener_imports_nothing_heavy(tmp_path: Path) -> None:
     )
     env = {**os.environ, "OPENLINEAGE_DISABLED": "true"}
     assert loaded_after(code, tmp_path, env) == []
+
+
+def test_every_lazy_entry_point_of_the_lineage_package_resolves() -> None:
+    import assetbuild.lineage as lineage
+
+    for name in lineage.__all__:
+        assert getattr(lineage, name) is not None, name
