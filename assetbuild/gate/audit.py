@@ -34,9 +34,9 @@ class Audit:
 def load_rulesets(project: Project) -> dict[str, RuleSet]:
     if not (project.root / "rules").is_dir():
         return {}
-    from assetbuild.gate.rules import load_rules
+    from assetbuild.gate.rules_cache import load_rules_cached
 
-    return load_rules(project.root, list(project.assets))
+    return load_rules_cached(project.root, list(project.assets), project.store_dir / "cache" / "rules.json")
 
 
 def passed(checks: list[CheckResult]) -> bool:

@@ -103,3 +103,18 @@ def test_comment_only_python_edit_imports_no_user_code(built):
     mods = imported(built, "build")
     assert not (mods & HEAVY)
     assert not user_modules(mods)
+
+
+def test_noop_with_sql_and_expression_rules_imports_no_sqlglot(tmp_path, run_cli):
+    root = _built_project(tmp_path, run_cli)
+    (root / "rules").mkdir()
+    (root / "rules/by_user.yaml").write_text(
+        "asset: by_user\ntable:\n  sql: SELECT * FROM by_user WHERE n < 0\n"
+        "  expression: {expression: 'total = total', severity: warn}\n"
+    )
+    assert run_cli(root, "build").code == 0  # the rules are parsed (and cached) once here
+    assert not imported(root, "build") & HEAVY
+    (root / "rules/by_user.yaml").write_text(
+        "asset: by_user\ntable:\n  sql: SELECT * FROM by_user WHERE n < -1\n"
+    )
+    assert "sqlglot" in imported(root, "build"), "an edited rule file is parsed again"
