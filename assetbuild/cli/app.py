@@ -7,6 +7,7 @@ Exit codes: 0 success (warnings allowed), 1 an asset or an error-severity check 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
@@ -17,14 +18,21 @@ from assetbuild.cli.common import EXCLUDE, FORMAT, emit_json, outcome, result_te
 @click.option(
     "--project",
     "project_dir",
-    default=".",
+    default=None,
     type=click.Path(file_okay=False),
-    help="the project folder (default: the current folder)",
+    help="the project folder (default: the current folder, or the nearest one above it with an assetbuild.toml)",
 )
 @click.version_option(package_name="assetbuild")
 @click.pass_context
-def main(ctx: click.Context, project_dir: str) -> None:
+def main(ctx: click.Context, project_dir: str | None) -> None:
     """make for data: incremental, content-hashed, quality-gated table builds."""
+    if project_dir is None:
+        from assetbuild.definitions.loader import find_project
+
+        found = find_project(Path.cwd())
+        if found is not None and found != Path.cwd().resolve():
+            click.echo(f"assetbuild: using the project in {found}", err=True)
+        project_dir = str(found) if found is not None else "."
     ctx.obj = project_dir
 
 

@@ -29,6 +29,18 @@ from assetbuild.model.assets import AssetDef, Kind, Project, PythonCheck
 ASSETS_DIR = "assets"
 
 
+def find_project(start: Path) -> Path | None:
+    """The project `start` is in, as git finds its repository: `start` itself when it holds an
+    assetbuild.toml or an assets/ folder, else the nearest folder above with an assetbuild.toml."""
+    here = start.resolve()
+    if (here / CONFIG_FILE).is_file() or (here / ASSETS_DIR).is_dir():
+        return here
+    for folder in here.parents:
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    return None
+
+
 def load_project(root: str | Path, environment: str | None = None) -> Project:
     root = Path(root).resolve()
     if not root.is_dir():

@@ -206,3 +206,24 @@ def test_an_unsupported_dialect_is_a_project_error(make_project, run_cli):
     r = run_cli(make_project(files), "plan")
     assert r.code == 2, r
     assert "assetbuild.toml:2" in r.stderr and "dialect 'tsql'" in r.stderr
+
+
+def test_a_command_run_from_a_subfolder_finds_the_project_above(make_project, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = make_project(PIPELINE)
+    sub = root / "assets" / "deep"
+    sub.mkdir(parents=True)
+    exe = str(Path(sys.executable).with_name("assetbuild"))
+    env = {"OPENLINEAGE_DISABLED": "true", "PATH": "/usr/bin:/bin"}
+    r = subprocess.run([exe, "plan", "--format", "json"], cwd=sub, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert f"using the project in {root.resolve()}" in r.stderr
+    assert "events" in {a["name"] for a in json.loads(r.stdout)["assets"]}
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    r = subprocess.run([exe, "plan"], cwd=outside, capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "no assetbuild.toml" in r.stderr
