@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 AB := $(VENV)/bin/assetbuild
 
-.PHONY: demo test lint bench clean lock
+.PHONY: demo test test-fast lint bench clean lock
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,10 @@ test: $(STAMP)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/pytest -q
+
+# The fast tier: stores and layering, no polars or duckdb (the lead adds folders as they qualify).
+test-fast: $(STAMP)
+	$(VENV)/bin/pytest -q tests/stores tests/architecture tests/unit
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

@@ -7,17 +7,17 @@ not raised: the data is already published, only its delivery failed, and the bui
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 
 from assetbuild.definitions.exports import parse_target
 from assetbuild.deliver.exports import Exporter
 from assetbuild.deliver.warehouse import refresh_warehouse
 from assetbuild.model.assets import Project
+from assetbuild.trace.protocols import Objects
 from assetbuild.trace.state import Current, State
 
 
 def deliver(
-    project: Project, state: State, env: str, objects_root: str, current: Mapping[str, Current] | None = None
+    project: Project, state: State, env: str, objects: Objects, current: Mapping[str, Current] | None = None
 ) -> list[str]:
     """After publishing: exports of changed assets, then the warehouse views. Returns errors.
 
@@ -35,7 +35,7 @@ def deliver(
         if not exporter.needed(asset, target, cur.mat.content_hash):
             continue
         try:
-            exporter.export(asset, target, Path(objects_root) / cur.mat.object, cur.mat.content_hash)
+            exporter.export(asset, target, objects.path(cur.mat.object), cur.mat.content_hash)
         except Exception as e:
             errors.append(
                 f"export of '{asset}' to {target.describe()} failed: {e}; the previous export is intact"
@@ -51,7 +51,7 @@ def deliver(
     for other in state.environments():
         pointers = current if other == env else state.current(other)
         schemas["main" if other == "default" else other] = {
-            n: f"{objects_root}/{c.mat.object}" for n, c in pointers.items() if n in project.assets
+            n: str(objects.path(c.mat.object)) for n, c in pointers.items() if n in project.assets
         }
     try:
         refresh_warehouse(project.store_dir, schemas)

@@ -92,7 +92,6 @@ class Builder:
         self.options = options
         self.env = project.environment
         self.objects = ObjectStore(project.store_dir)
-        self._objects_root = str(self.objects.root)
         self.listeners = _Listeners(listeners)
         self.run_id = new_run_id()
         self.shared = _Shared()
@@ -149,7 +148,7 @@ class Builder:
             self.run_id, [settled[n] for n in names], time.perf_counter() - t0, self.warnings
         )
         unchanged = None if self._moved else self.shared.current
-        result.errors.extend(deliver(project, self.state, self.env, self._objects_root, unchanged))
+        result.errors.extend(deliver(project, self.state, self.env, self.objects, unchanged))
         self.state.finish_run(
             self.run_id,
             result.status,

@@ -7,7 +7,6 @@ used: a restore candidate is verified by its bytes in both, not by its size in o
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,7 @@ from assetbuild.model.assets import Kind, Project
 from assetbuild.model.reasons import Cause, Reason
 from assetbuild.model.results import Status
 from assetbuild.sources.probe import Observation
-from assetbuild.trace.objects import ObjectStore
+from assetbuild.trace.protocols import Objects
 from assetbuild.trace.state import Current, Materialization
 
 
@@ -86,7 +85,7 @@ class Decider:
         project: Project,
         auditor: Auditor,
         current: Mapping[str, Current],
-        objects: ObjectStore,
+        objects: Objects,
         find: Callable[[str, str], list[Materialization]],
         force: bool,
         observed: Mapping[str, Observation],
@@ -95,7 +94,6 @@ class Decider:
         self.auditor = auditor
         self.current = current
         self.objects = objects
-        self._root = str(objects.root)
         self.find = find
         self.force = force
         self.observed = observed  # sources as they are now (sources/probe.py)
@@ -143,7 +141,4 @@ class Decider:
         )
 
     def _present(self, mat: Materialization) -> bool:
-        try:  # os.stat on a string: this runs once per asset on every no-op build
-            return os.stat(f"{self._root}/{mat.object}").st_size == mat.object_size
-        except OSError:
-            return False
+        return self.objects.present(mat.object, mat.object_size)  # one stat: every no-op asset

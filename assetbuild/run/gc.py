@@ -12,14 +12,15 @@ It holds the build lock while deleting, so it never removes what a running build
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import nullcontext, suppress
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from assetbuild.errors import ProjectError
 from assetbuild.trace.lock import BuildLock
-from assetbuild.trace.objects import ObjectStore
+from assetbuild.trace.objects import LocalObjects
+from assetbuild.trace.protocols import KeyStore, Objects
 from assetbuild.trace.state import Materialization, State
 
 DEFAULT_KEEP = 3
@@ -92,7 +93,8 @@ def collect_garbage(
         state = State.open(store_dir, readonly=True)
         assert state is not None
         try:
-            _decide(state, ObjectStore(store_dir), result)
+            # no snapshot: a read-only connection cannot BEGIN IMMEDIATE, and a dry run deletes nothing
+            _decide(state, LocalObjects(store_dir), result)
         finally:
             state.close()
         return result
@@ -102,8 +104,8 @@ def collect_garbage(
         state = State.open(store_dir)
         assert state is not None
         try:
-            objects = ObjectStore(store_dir)
-            _decide(state, objects, result)
+            objects = LocalObjects(store_dir)
+            _decide(state, objects, result, snapshot=state.transaction())
             _delete(state, objects, result)
             result.staging_files = objects.clear_staging()
         finally:
@@ -113,11 +115,18 @@ def collect_garbage(
     return result
 
 
-def _decide(state: State, objects: ObjectStore, result: GcResult) -> None:
-    """Fill `result` with what goes: 1. pinned by a current pointer, 2. recent, 3. the rest goes."""
-    # one snapshot of both tables (a read-only connection cannot BEGIN IMMEDIATE; nothing writes then)
-    with nullcontext() if result.dry_run else state.transaction():
-        pinned = {row[0] for row in state.conn.execute("SELECT materialization FROM current")}
+def _decide(
+    state: KeyStore,
+    objects: Objects,
+    result: GcResult,
+    snapshot: AbstractContextManager[object] | None = None,
+) -> None:
+    """Fill `result` with what goes: 1. pinned by a current pointer, 2. recent, 3. the rest goes.
+
+    `snapshot` makes the two reads one view of the store (State.transaction()).
+    """
+    with snapshot or nullcontext():
+        pinned = state.pinned_materializations()
         mats = state.materializations()
     by_asset: dict[str, list[Materialization]] = {}
     for m in mats:
@@ -133,33 +142,17 @@ def _decide(state: State, objects: ObjectStore, result: GcResult) -> None:
     result.removed_materializations.sort(key=lambda m: m.id)  # oldest first
     result.kept_materializations = len(kept)
     needed = {m.object for m in kept}
-    on_disk = _object_files(objects)
+    on_disk = objects.listing()
     result.kept_objects = len(needed & set(on_disk))
     result.removed_objects = sorted((rel, size) for rel, size in on_disk.items() if rel not in needed)
 
 
-def _delete(state: State, objects: ObjectStore, result: GcResult) -> None:
-    # rows first, in one transaction: a crash after it leaves unreferenced files, which the next gc
+def _delete(state: KeyStore, objects: Objects, result: GcResult) -> None:
+    # rows first, in one step: a crash after it leaves unreferenced files, which the next gc
     # removes; never a row naming a file that is gone
-    ids = [(m.id,) for m in result.removed_materializations]
-    with state.transaction():
-        state.conn.executemany("DELETE FROM materializations WHERE id = ?", ids)
+    state.delete_materializations(m.id for m in result.removed_materializations)
     for rel, _ in result.removed_objects:
-        path = objects.path(rel)
-        path.unlink(missing_ok=True)
-        with suppress(OSError):
-            path.parent.rmdir()  # the two-letter shard folder, once empty
-
-
-def _object_files(objects: ObjectStore) -> dict[str, int]:
-    """Every file under objects/ as {path relative to objects/: bytes}."""
-    out: dict[str, int] = {}
-    if not objects.root.is_dir():
-        return out
-    for p in objects.root.rglob("*"):
-        if p.is_file():
-            out[p.relative_to(objects.root).as_posix()] = p.stat().st_size
-    return out
+        objects.remove(rel)  # and its two-letter shard folder, once empty
 
 
 def _size(n: int) -> str:

@@ -3,6 +3,9 @@ check results by check key, and the run history.
 
 All writes go through short transactions; publishing (moving `current`) is one transaction, so
 a killed build leaves every pointer at a complete, checked materialization.
+
+`State` is the SQLite implementation of the `KeyStore`, `CheckStore` and `RunLog` protocols
+(trace/protocols.py); nothing outside this module runs SQL on its connection.
 """
 
 from __future__ import annotations
@@ -14,10 +17,13 @@ import threading
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from assetbuild.errors import StoreError
 from assetbuild.model.stored import AssetRun, CheckRecord, Current, Materialization
+
+if TYPE_CHECKING:
+    from assetbuild.trace.protocols import TraceStore
 
 # The layout of state.db; a file from another version gets a clear message (or a migration).
 SCHEMA_VERSION = 1
@@ -109,7 +115,8 @@ def _mat(row: tuple[Any, ...]) -> Materialization:
 
 
 class State:
-    """One open state.db. Thread-safe: every call takes the same lock."""
+    """One open state.db: a `KeyStore`, `CheckStore` and `RunLog`. Thread-safe: every call takes
+    the same lock."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.conn = conn
@@ -207,11 +214,11 @@ class State:
         return Current(_mat(r[:13]), r[13], bool(r[14])) if r else None
 
     def find(self, asset: str, build_key: str) -> list[Materialization]:
-        """Stored materializations with this build key, newest first, unquarantined first."""
+        """Stored materializations with this build key: unquarantined first, then newest first."""
         with self._lock:
             rows = self.conn.execute(
                 f"SELECT {_MAT_COLS} FROM materializations m WHERE asset = ? AND build_key = ? "
-                "ORDER BY quarantined, created_at DESC",
+                "ORDER BY quarantined, created_at DESC, id DESC",
                 (asset, build_key),
             ).fetchall()
         return [_mat(r) for r in rows]
@@ -247,7 +254,7 @@ class State:
         with self._lock:
             rows = self.conn.execute(
                 "SELECT run_id, status, reason, duration_s, error, build_key, content_hash, rows, checks, "
-                "finished_at FROM asset_runs WHERE asset = ? ORDER BY finished_at DESC LIMIT ?",
+                "finished_at FROM asset_runs WHERE asset = ? ORDER BY finished_at DESC, rowid DESC LIMIT ?",
                 (asset, limit),
             ).fetchall()
         keys = (
@@ -277,7 +284,7 @@ class State:
                 "SELECT a.run_id, a.status, a.reason, a.build_key, a.content_hash, a.checks, a.finished_at "
                 "FROM asset_runs a JOIN runs r ON r.run_id = a.run_id "
                 "WHERE a.asset = ? AND r.env = ? AND a.status != 'skipped' "
-                "ORDER BY a.finished_at DESC LIMIT 1",
+                "ORDER BY a.finished_at DESC, a.rowid DESC LIMIT 1",
                 (asset, env),
             ).fetchone()
         if r is None:
@@ -294,11 +301,16 @@ class State:
             ).fetchone()
         return _mat(r) if r else None
 
+    def pinned_materializations(self) -> set[int]:
+        """Ids of the materializations some environment's `current` points to."""
+        with self._lock:
+            return {r[0] for r in self.conn.execute("SELECT DISTINCT materialization FROM current")}
+
     def last_runs(self, limit: int = 20) -> list[dict[str, Any]]:
         with self._lock:
             rows = self.conn.execute(
                 "SELECT run_id, command, env, started_at, finished_at, status, summary FROM runs "
-                "ORDER BY started_at DESC LIMIT ?",
+                "ORDER BY started_at DESC, rowid DESC LIMIT ?",
                 (limit,),
             ).fetchall()
         keys = ("run_id", "command", "env", "started_at", "finished_at", "status", "summary")
@@ -363,6 +375,16 @@ class State:
                 "DELETE FROM current WHERE env = ? AND asset = ?", [(env, a) for a in assets]
             )
 
+    def delete_materializations(self, ids: Iterable[int]) -> int:
+        """Delete these rows in one transaction, except any a `current` pointer names; how many went."""
+        with self._lock, self.transaction():
+            cur = self.conn.executemany(
+                "DELETE FROM materializations WHERE id = ? "
+                "AND NOT EXISTS (SELECT 1 FROM current WHERE materialization = materializations.id)",
+                [(i,) for i in ids],
+            )
+            return max(cur.rowcount, 0)
+
     def put_checks(
         self,
         check_key: str,
@@ -408,6 +430,12 @@ class State:
                 "rows, checks, finished_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [(run_id, *r, now) for r in asset_rows],
             )
+
+
+if TYPE_CHECKING:
+
+    def _implements(state: State) -> TraceStore:  # mypy checks State against the protocols
+        return state
 
 
 class _Tx:
