@@ -12,12 +12,12 @@ from assetbuild.definitions.exports import parse_target
 from assetbuild.deliver.exports import Exporter
 from assetbuild.deliver.warehouse import refresh_warehouse
 from assetbuild.model.assets import Project
-from assetbuild.trace.protocols import Objects
-from assetbuild.trace.state import Current, State
+from assetbuild.model.stored import Current
+from assetbuild.trace.protocols import KeyStore, Objects
 
 
 def deliver(
-    project: Project, state: State, env: str, objects: Objects, current: Mapping[str, Current] | None = None
+    project: Project, state: KeyStore, env: str, objects: Objects, current: Mapping[str, Current] | None = None
 ) -> list[str]:
     """After publishing: exports of changed assets, then the warehouse views. Returns errors.
 

@@ -15,7 +15,8 @@ from assetbuild.core.keys import check_key
 from assetbuild.hashing import hash_json
 from assetbuild.model.assets import Project
 from assetbuild.model.results import CheckResult, Severity
-from assetbuild.trace.state import Current, State
+from assetbuild.model.stored import Current
+from assetbuild.trace.protocols import CheckStore
 
 if TYPE_CHECKING:
     import polars as pl
@@ -47,7 +48,7 @@ class Auditor:
     def __init__(
         self,
         project: Project,
-        state: State | None,
+        state: CheckStore | None,
         rulesets: Mapping[str, RuleSet],
         read_current: Callable[[str], pl.DataFrame],
         python_callable: Callable[[str, str], Any],

@@ -21,7 +21,7 @@ from assetbuild.definitions.loader import load_project
 from assetbuild.deliver.after_build import deliver
 from assetbuild.errors import AssetbuildError, AssetFailure
 from assetbuild.executor.local import local_executors, module_loader
-from assetbuild.executor.protocol import InputRef, StagedOutput
+from assetbuild.executor.protocol import Executors, InputRef, StagedOutput
 from assetbuild.gate.audit import Audit, Auditor, load_rulesets
 from assetbuild.lineage.lazy import LazyLineage, lineage_disabled_for
 from assetbuild.model.assets import AssetDef, Kind, Project
@@ -33,6 +33,7 @@ from assetbuild.run.decisions import AssetDecision, Decider, dependencies, what_
 from assetbuild.sources.probe import observe
 from assetbuild.trace.lock import BuildLock
 from assetbuild.trace.objects import ObjectStore
+from assetbuild.trace.protocols import Objects, TraceStore
 from assetbuild.trace.state import Current, Materialization, State
 
 if TYPE_CHECKING:
@@ -86,16 +87,28 @@ class _Listeners:
 class Builder:
     """One build of one project: decides each asset, runs what must run, gates and publishes."""
 
-    def __init__(self, project: Project, state: State, options: BuildOptions, listeners: Sequence[Listener]):
+    def __init__(
+        self,
+        project: Project,
+        state: TraceStore,
+        options: BuildOptions,
+        listeners: Sequence[Listener],
+        objects: Objects | None = None,
+        executors: Executors | None = None,
+        deliver_results: bool = True,
+    ):
+        """The stores and executors are seams: a build runs the same over in-memory stores and a
+        fake executor (tests/unit), a remote store or another engine."""
         self.project = project
         self.state = state
         self.options = options
         self.env = project.environment
-        self.objects = ObjectStore(project.store_dir)
+        self.objects: Objects = objects if objects is not None else ObjectStore(project.store_dir)
         self.listeners = _Listeners(listeners)
         self.run_id = new_run_id()
         self.shared = _Shared()
-        self.executors = local_executors(project)
+        self.executors = executors if executors is not None else local_executors(project)
+        self.deliver_results = deliver_results
         self.rulesets = load_rulesets(project)
         self.auditor = Auditor(project, state, self.rulesets, self._read_current, self._python_attr)
         self.warnings: list[str] = []
@@ -148,7 +161,8 @@ class Builder:
             self.run_id, [settled[n] for n in names], time.perf_counter() - t0, self.warnings
         )
         unchanged = None if self._moved else self.shared.current
-        result.errors.extend(deliver(project, self.state, self.env, self.objects, unchanged))
+        if self.deliver_results:
+            result.errors.extend(deliver(project, self.state, self.env, self.objects, unchanged))
         self.state.finish_run(
             self.run_id,
             result.status,
@@ -256,8 +270,6 @@ class Builder:
         return self._result(a, Status.RESTORED, d.reason, mat, audit, key, time.perf_counter() - t0)
 
     def _execute(self, a: AssetDef, d: AssetDecision) -> AssetResult:
-        from assetbuild.executor.content import parquet_holds
-
         t0 = time.perf_counter()
         key, parts, inputs = d.key, d.parts, d.inputs
         info = RunInfo(
@@ -271,7 +283,7 @@ class Builder:
         self.listeners.asset_started(info)
         try:
             out = self._attempts(a)
-            rel, size, file_hash = self.objects.commit(out.path, out.content_hash, parquet_holds)
+            rel, size, file_hash = self.objects.commit(out.path, out.content_hash, _reads_back_as)
             # Recorded as quarantined until its checks pass: a build killed from here on leaves
             # a complete object that the next build can restore, but never a published one.
             mat = self.state.add_materialization(
@@ -461,6 +473,13 @@ class Builder:
             build_key=key,
             error=error,
         )
+
+
+def _reads_back_as(path: Path, content_hash: str) -> bool:
+    """Whether an existing object whose bytes differ holds the same table (read only then)."""
+    from assetbuild.executor.content import parquet_holds
+
+    return parquet_holds(path, content_hash)
 
 
 def _default_jobs() -> int:
