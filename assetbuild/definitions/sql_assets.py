@@ -81,6 +81,7 @@ def analyze_sql(text: str, relpath: str, dialect: str = DIALECT) -> SqlInfo:
                 name = ".".join(p.name for p in source.parts)
                 if name not in names:
                     names[name] = _line_of(text, source)
+    _refuse_undeclared_reads(tree, text, relpath, dialect)
     try:
         canonical = canonical_sql(tree)
     except RecursionError:
@@ -90,6 +91,32 @@ def analyze_sql(text: str, relpath: str, dialect: str = DIALECT) -> SqlInfo:
     return SqlInfo(
         upstream=tuple(sorted(names.items())), fingerprint=hash_text(canonical), canonical=canonical
     )
+
+
+# Table functions that compute rows from their arguments alone; every other one (read_csv,
+# read_parquet, glob, sqlite_scan, ...) reads something outside the asset's declared inputs.
+PURE_TABLE_FUNCTIONS = frozenset({"range", "generate_series", "unnest"})
+
+
+def _refuse_undeclared_reads(tree: Any, text: str, relpath: str, dialect: str) -> None:
+    """An asset reads only its upstream: a file it read by itself would not be in its build key,
+    so the asset would stay `up_to_date` when that file changed."""
+    from sqlglot import exp
+
+    for table in tree.find_all(exp.Table):
+        if not isinstance(table.this, exp.Func):
+            continue
+        call = table.this.sql(dialect=dialect)
+        name = call.split("(", 1)[0].strip().lower()
+        if name in PURE_TABLE_FUNCTIONS:
+            continue
+        raise ProjectError(
+            f"{call[:60]} reads data that is not an input of this asset",
+            relpath,
+            _line_of(text, table),
+            hint="declare the file as a source ([sources.NAME] path = ...) and select FROM NAME; "
+            "an asset reads only its upstream, so its build key covers all it reads",
+        )
 
 
 def canonical_sql(tree: object) -> str:

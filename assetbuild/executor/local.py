@@ -6,7 +6,7 @@ Each returns its result through `stage`: content hash, then Parquet in staging. 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,11 +47,11 @@ class SourceFiles:
 class EmbeddedDuckDB:
     """SQL assets on one in-process DuckDB shared by the build (a cursor per asset)."""
 
-    def __init__(self, dialect: str) -> None:
+    def __init__(self, dialect: str, readable: Sequence[Path]) -> None:
         from assetbuild.executor.sql import SqlEngine
 
         self.dialect = dialect
-        self.engine: SqlEngine = SqlEngine()
+        self.engine: SqlEngine = SqlEngine(readable=readable)
 
     def run(self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path) -> StagedOutput:
         return stage(self.engine.run(asset, {n: r.path for n, r in inputs.items()}), staged)
@@ -85,11 +85,13 @@ def engine_of(asset: AssetDef) -> str:
     return EMBEDDED_ENGINE
 
 
-def local_executors(project: Project) -> Executors:
+def local_executors(project: Project, readable: Sequence[Path] = ()) -> Executors:
+    """The executors of this machine; SQL assets may read the store's objects (and `readable`)."""
+    dirs = [project.store_dir / "objects", *readable]
     return Executors(
         {
             (Kind.SOURCE.value, "files"): lambda: SourceFiles(project),
-            (Kind.SQL.value, EMBEDDED_ENGINE): lambda: EmbeddedDuckDB(project.dialect),
+            (Kind.SQL.value, EMBEDDED_ENGINE): lambda: EmbeddedDuckDB(project.dialect, dirs),
             (Kind.PYTHON.value, "python"): lambda: PythonFunctions(project.root),
         },
         engine_of,

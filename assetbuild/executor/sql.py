@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
@@ -15,7 +16,7 @@ from assetbuild.model.assets import AssetDef
 class SqlEngine:
     """One in-process DuckDB database reused by every SQL asset of a build (a cursor per run)."""
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, readable: Sequence[Path] = ()) -> None:
         import duckdb
 
         self._duckdb = duckdb
@@ -23,6 +24,19 @@ class SqlEngine:
         self.conn = duckdb.connect(":memory:")
         if threads:
             self.conn.execute(f"SET threads = {int(threads)}")
+        # Settings that change results are pinned, not taken from the machine: the session time
+        # zone decides date_trunc('day', ts) and casts of timestamptz, so TZ=America/New_York
+        # must not make a clean build differ from an incremental one.
+        self.conn.execute("SET GLOBAL TimeZone = 'UTC'")  # GLOBAL: cursors are sessions of their own
+        self.conn.execute("SET GLOBAL Calendar = 'gregorian'")
+        # An asset reads its upstream objects and nothing else (no files, URLs or extensions):
+        # what it could read by itself would not be in its build key.
+        dirs = ", ".join("'" + str(d).rstrip("/").replace("'", "''") + "/'" for d in readable)
+        self.conn.execute(f"SET allowed_directories = [{dirs}]")
+        self.conn.execute("SET enable_external_access = false")
+        self.conn.execute("SET autoinstall_known_extensions = false")
+        self.conn.execute("SET autoload_known_extensions = false")
+        self.conn.execute("SET lock_configuration = true")
 
     def run(self, asset: AssetDef, inputs: dict[str, Path]) -> pl.DataFrame:
         assert asset.sql is not None

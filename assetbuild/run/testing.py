@@ -61,9 +61,9 @@ def run_assets(
             raise ProjectError(f"no asset named '{name}'", hint=did_you_mean(name, loaded.assets))
     order = [n for n in loaded.order if n in set(assets)]
     # the same executors a build uses: a test runs an asset exactly as the build would
-    executors = local_executors(loaded)
     outputs: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="assetbuild-test-") as tmp:
+        executors = local_executors(loaded, readable=[Path(tmp)])
         refs: dict[str, InputRef] = {}
         for name, value in inputs.items():
             frame = _frame(value)
