@@ -17,7 +17,11 @@ from assetbuild.trace.protocols import KeyStore, Objects
 
 
 def deliver(
-    project: Project, state: KeyStore, env: str, objects: Objects, current: Mapping[str, Current] | None = None
+    project: Project,
+    state: KeyStore,
+    env: str,
+    objects: Objects,
+    current: Mapping[str, Current] | None = None,
 ) -> list[str]:
     """After publishing: exports of changed assets, then the warehouse views. Returns errors.
 
