@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from assetbuild.cli.common import EXCLUDE, FORMAT, emit_json, outcome, result_text, run
+from assetbuild.cli.common import EXCLUDE, FORMAT, emit_json, junit_target, outcome, result_text, run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,7 +49,11 @@ def main(ctx: click.Context, project_dir: str | None) -> None:
     "--no-wait", is_flag=True, help="exit (code 75) instead of waiting when another build is running"
 )
 @click.option(
-    "--junit-xml", type=click.Path(dir_okay=False), default=None, help="write check results as JUnit XML"
+    "--junit-xml",
+    type=click.Path(dir_okay=False),
+    default=None,
+    callback=junit_target,
+    help="write check results as JUnit XML",
 )
 @click.option("-q", "--quiet", is_flag=True, help="print only failures and the summary")
 @click.option("-v", "--verbose", is_flag=True, help="print every asset and every check")
@@ -130,7 +134,13 @@ def plan(project_dir: str, select: tuple[str, ...], exclude: tuple[str, ...], fo
 @main.command("check")
 @click.argument("select", nargs=-1)
 @EXCLUDE
-@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None, help="write results as JUnit XML")
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False),
+    default=None,
+    callback=junit_target,
+    help="write results as JUnit XML",
+)
 @FORMAT
 @click.pass_obj
 def check_cmd(
@@ -152,7 +162,13 @@ def check_cmd(
 @main.command("test")
 @click.argument("select", nargs=-1)
 @EXCLUDE
-@click.option("--junit-xml", type=click.Path(dir_okay=False), default=None, help="write results as JUnit XML")
+@click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False),
+    default=None,
+    callback=junit_target,
+    help="write results as JUnit XML",
+)
 @FORMAT
 @click.pass_obj
 def test_cmd(
@@ -229,7 +245,13 @@ def history(project_dir: str, asset: str, fmt: str) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True
 )
-@click.option("--limit", type=int, default=1000, show_default=True, help="rows printed in table format")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=1000,
+    show_default=True,
+    help="rows printed in table format",
+)
 @click.pass_obj
 def query(project_dir: str, sql: str, fmt: str, limit: int) -> None:
     """Run a read-only SQL query (DuckDB) over the current data of every asset."""
@@ -270,6 +292,11 @@ def query(project_dir: str, sql: str, fmt: str, limit: int) -> None:
 @click.option(
     "--timeout", type=float, default=5.0, show_default=True, help="with `push`: seconds per request"
 )
+@click.option(
+    "--retry-parked",
+    is_flag=True,
+    help="with `push`: send again the events the backend refused (parked), before the others",
+)
 @click.pass_obj
 def lineage(
     project_dir: str,
@@ -279,11 +306,12 @@ def lineage(
     fmt: str,
     url: str | None,
     timeout: float,
+    retry_parked: bool,
 ) -> None:
     """Table and column lineage from the project itself: `lineage [ASSET]`.
 
-    `lineage push [--url URL]` delivers OpenLineage events waiting in the outbox (exit 1 while the
-    backend is unreachable)."""
+    `lineage push [--url URL] [--retry-parked]` delivers OpenLineage events waiting in the outbox
+    (exit 1 while the backend is unreachable or refused an event, 2 for a malformed lineage URL)."""
 
     def action() -> int:
         from assetbuild.definitions.loader import load_project
@@ -292,16 +320,17 @@ def lineage(
         if target == "push":
             from assetbuild.lineage import push
 
-            outcome = push(project, url=url, timeout=timeout)
+            outcome = push(project, url=url, timeout=timeout, retry_parked=retry_parked)
             if fmt == "json":
-                emit_json(
-                    {"delivered": outcome.delivered, "pending": outcome.pending, "error": outcome.error}
-                )
+                emit_json(outcome.to_json())
             else:
-                click.echo(f"delivered {outcome.delivered} events; {outcome.pending} pending")
+                parked = f"; {len(outcome.parked)} parked" if outcome.parked else ""
+                click.echo(f"delivered {outcome.delivered} events; {outcome.pending} pending{parked}")
+                for line in outcome.parked_lines():
+                    click.echo(line, err=True)
                 if outcome.error:
                     click.echo(f"error: {outcome.error}", err=True)
-            return 1 if outcome.error or outcome.pending else 0
+            return 1 if outcome.error or outcome.pending or outcome.parked_now else 0
         from assetbuild.lineage import lineage_view
         from assetbuild.trace.state import State
 

@@ -79,11 +79,24 @@ def outcome(
     return 0 if result.ok else 1
 
 
+def junit_target(ctx: click.Context, param: click.Parameter, path: str | None) -> str | None:
+    """Refuse a --junit-xml path in a missing folder before anything runs (exit 2)."""
+    if path is not None and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+        raise click.BadParameter(f"the folder of {path} does not exist; create it first")
+    return path
+
+
 def write_junit(assets: list[Any], path: str) -> None:
     from assetbuild.present.junit import junit_xml
 
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(junit_xml(assets, "assetbuild"))
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise ProjectError(f"--junit-xml {path}: the folder {folder} does not exist", hint="create it first")
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(junit_xml(assets, "assetbuild"))
+    except OSError as e:
+        raise ProjectError(f"--junit-xml {path}: cannot write it ({e.strerror or e})") from None
 
 
 def github_annotations_for(assets: list[Any]) -> None:

@@ -87,6 +87,11 @@ def collect_garbage(
         )
     store_dir = root / ".assetbuild"
     result = GcResult(dry_run=dry_run, keep=keep)
+    if not (root / "assetbuild.toml").is_file() and not (root / "assets").is_dir() and not store_dir.is_dir():
+        raise ProjectError(
+            f"no assetbuild.toml, assets/ or .assetbuild/ in {root}: not a project",
+            hint="run inside a project or pass --project DIR",
+        )
     if not (store_dir / "state.db").exists():
         return result  # never built: nothing stored
     if dry_run:

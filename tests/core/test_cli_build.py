@@ -227,3 +227,17 @@ def test_a_command_run_from_a_subfolder_finds_the_project_above(make_project, tm
     outside.mkdir()
     r = subprocess.run([exe, "plan"], cwd=outside, capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "no assetbuild.toml" in r.stderr
+
+
+def test_cli_edges_are_clear_errors(make_project, run_cli, tmp_path):
+    root = make_project(PIPELINE)
+    missing = run_cli(root, "build", "--junit-xml", str(tmp_path / "no" / "such" / "j.xml"))
+    assert missing.code == 2 and "does not exist" in missing.stderr, missing
+    assert not (root / ".assetbuild" / "state.db").exists(), "refused before anything ran"
+    assert run_cli(root, "build").code == 0
+    negative = run_cli(root, "query", "SELECT 1 AS x", "--limit", "-1")
+    assert negative.code == 2, negative
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    gc = run_cli(empty, "gc", "--format", "json")
+    assert gc.code == 2 and "not a project" in gc.stderr, gc
