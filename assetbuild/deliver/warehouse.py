@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -38,18 +39,23 @@ def refresh_warehouse(store_dir: Path, schemas: Mapping[str, Mapping[str, str | 
     target = warehouse_path(store_dir)
     state_file = store_dir / _STATE
     shown = _shown(state_file) if target.exists() else None
+    _remove_left_behind(store_dir)
     if shown == views:
         return False
     import duckdb
 
     tmp = store_dir / f"{WAREHOUSE}.{os.getpid()}.tmp"
     _remove(tmp)
+    # DuckDB reads '?' in a database path as the start of options: under a folder named so, the
+    # file is written in a plain temporary folder and copied in before the rename
+    aside = Path(tempfile.mkdtemp(prefix="assetbuild-wh-")) if "?" in str(store_dir) else None
+    work = aside / WAREHOUSE if aside is not None else tmp
     try:
         if shown is not None:
-            shutil.copyfile(target, tmp)
+            shutil.copyfile(target, work)
         else:
             shown = {}
-        conn = duckdb.connect(str(tmp))
+        conn = duckdb.connect(str(work))
         try:
             conn.execute("BEGIN")
             for schema in sorted(schemas.keys() - {"main"}):
@@ -68,12 +74,18 @@ def refresh_warehouse(store_dir: Path, schemas: Mapping[str, Mapping[str, str | 
             conn.execute("CHECKPOINT")
         finally:
             conn.close()
+        if aside is not None:
+            shutil.copyfile(work, tmp)
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
         # forget what the old file showed before replacing it: a build killed between the two
         # renames then rebuilds every view next time instead of trusting a stale record
         state_file.unlink(missing_ok=True)
         os.replace(tmp, target)
     finally:  # on failure nothing is left behind, and the previous warehouse stays
         _remove(tmp)
+        if aside is not None:
+            shutil.rmtree(aside, ignore_errors=True)
     state_tmp = state_file.with_suffix(".tmp")
     state_tmp.write_text(json.dumps({"version": _VERSION, "views": views}))
     os.replace(state_tmp, state_file)
@@ -90,6 +102,25 @@ def _shown(state_file: Path) -> dict[str, str] | None:
         return None
     views = data.get("views")
     return dict(views) if isinstance(views, dict) else None
+
+
+def _remove_left_behind(store_dir: Path) -> None:
+    """Drop the half-written warehouses of builds killed mid-refresh (their pid is gone). Only the
+    build holding the lock refreshes, so no living writer owns another pid's file."""
+    for old in store_dir.glob(f"{WAREHOUSE}.*.tmp"):
+        pid = old.name[len(WAREHOUSE) + 1 : -len(".tmp")]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            _remove(old)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _remove(tmp: Path) -> None:

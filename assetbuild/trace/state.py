@@ -15,6 +15,7 @@ import json
 import sqlite3
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -133,7 +134,9 @@ class State:
             store_dir.mkdir(parents=True, exist_ok=True)
         try:
             if readonly:
-                conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+                # a URI: '#', '?' and '%' in the folder name must be escaped, not read as URI syntax
+                uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
             else:
                 conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
                 conn.execute("PRAGMA journal_mode=WAL")
