@@ -125,11 +125,33 @@ class _Analysis:
         self.scope_of: dict[int, Scope] = {id(s.expression): s for s in root.traverse()}
         self._outputs: dict[tuple[int, str], list[ColumnSource]] = {}
         self._indirects: dict[int, list[ColumnSource]] = {}
+        # Per scope, its output names and where each (lower-cased) first appears: asking a scope
+        # for one of its N columns must not cost O(N), or a wide query costs O(N²).
+        self._names: dict[int, list[str]] = {}
+        self._positions: dict[int, dict[str, int]] = {}
+
+    def names(self, scope: Scope) -> list[str]:
+        """The output column names of `scope` (computed once: sqlglot rebuilds them per call)."""
+        key = id(scope)
+        if key not in self._names:
+            self._names[key] = _named_selects(scope)
+        return self._names[key]
+
+    def position(self, scope: Scope, name: str) -> int:
+        """Where the output column `name` (any case) is in `scope`, or -1."""
+        key = id(scope)
+        positions = self._positions.get(key)
+        if positions is None:
+            positions = {}
+            for i, n in enumerate(self.names(scope)):
+                positions.setdefault(n.lower(), i)
+            self._positions[key] = positions
+        return positions.get(name.lower(), -1)
 
     def run(self, output_columns: Sequence[str] | None) -> ColumnLineage:
         spelled = {c.lower(): c for c in output_columns} if output_columns is not None else None
         fields: dict[str, tuple[ColumnSource, ...]] = {}
-        for name in _named_selects(self.root):
+        for name in self.names(self.root):
             if name == "*":
                 continue
             out = name if spelled is None else spelled.get(name.lower())
@@ -148,14 +170,11 @@ class _Analysis:
             return self._outputs[key]
         self._outputs[key] = []  # a guard against recursive CTEs
         result: list[ColumnSource] = []
-        names = [n.lower() for n in _named_selects(scope)]
-        outer = [c.lower() for c in scope.outer_columns]
-        wanted = name.lower()
-        index = outer.index(wanted) if wanted in outer else names.index(wanted) if wanted in names else -1
+        index = self.position(scope, name)
         if index >= 0:
             if scope.set_operation_scopes:
                 for branch in scope.set_operation_scopes:
-                    branch_names = _named_selects(branch)
+                    branch_names = self.names(branch)
                     if index < len(branch_names):
                         result += self._output(branch, branch_names[index])
             else:
@@ -185,7 +204,7 @@ class _Analysis:
                 yield item, self._column(scope, item)
             elif item is not node and id(item) in self.scope_of and isinstance(item, exp.Query):
                 sub = self.scope_of[id(item)]
-                names = _named_selects(sub)
+                names = self.names(sub)
                 inner = self._output(sub, names[0]) if len(names) == 1 else []
                 inner += [replace(s, type=INDIRECT, subtype=FILTER) for s in self._indirect(sub)]
                 yield item, inner

@@ -5,6 +5,12 @@ per event, so a killed process loses nothing it had appended and two processes c
 once). A sender delivers pending events in append order and marks each one delivered as soon as
 the transport has taken it; a file lock lets only one process send at a time, so no event is
 sent twice. Nothing here talks to a network or imports openlineage.
+
+An event the backend refuses for good (the emit function raises `Poison`: a 400, 413 or 422, the
+same answer every time) would block every event behind it. It is *parked* instead: kept, with
+its reason, out of the pending queue, so that the events behind it go on. It is never dropped and
+never retried on its own; `unpark()` (`assetbuild lineage push --retry-parked`) makes it pending
+again, in its original place in the order.
 """
 
 from __future__ import annotations
@@ -22,7 +28,18 @@ OUTBOX_DIR = Path(".assetbuild") / "lineage"
 OUTBOX_FILE = "outbox.db"
 LOCK_FILE = "send.lock"
 KEEP_DELIVERED_S = 7 * 24 * 3600  # delivered events stay a week, to show what was sent
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2  # 2: parked_at, parked_reason
+
+
+class Poison(Exception):
+    """Raised by an emit function when the backend refused this one event for good.
+
+    `reason` says why, fit to print (no secrets): e.g. `HTTP 422: <first 200 chars of the body>`.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -32,10 +49,33 @@ class Pending:
 
 
 @dataclass(frozen=True)
+class Parked:
+    """An event the backend refused for good, kept aside with the reason."""
+
+    seq: int
+    run_id: str
+    event_type: str | None
+    job: str
+    reason: str
+    parked_at: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "run_id": self.run_id,
+            "event_type": self.event_type,
+            "job": self.job,
+            "reason": self.reason,
+            "parked_at": self.parked_at,
+        }
+
+
+@dataclass(frozen=True)
 class DrainResult:
     delivered: int
     error: BaseException | None = None
     stopped: bool = False  # asked to stop before the outbox was empty
+    parked: int = 0  # events refused for good and parked by this drain
 
 
 class Outbox:
@@ -46,6 +86,7 @@ class Outbox:
         self.path = self.directory / OUTBOX_FILE
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
+        self.opened_at = time.time()  # what was parked since, is news to whoever opened it
 
     @classmethod
     def of_project(cls, root: Path) -> Outbox:
@@ -64,20 +105,7 @@ class Outbox:
             conn.execute("PRAGMA synchronous=NORMAL")
             if conn.execute("PRAGMA user_version").fetchone()[0] < _SCHEMA_VERSION:
                 with _transaction(conn):
-                    conn.execute(
-                        "CREATE TABLE IF NOT EXISTS events ("
-                        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
-                        " run_id TEXT NOT NULL,"
-                        " event_type TEXT,"
-                        " job TEXT NOT NULL,"
-                        " body TEXT NOT NULL,"
-                        " created_at REAL NOT NULL,"
-                        " delivered_at REAL)"
-                    )
-                    conn.execute(
-                        "CREATE INDEX IF NOT EXISTS events_pending ON events(seq) WHERE delivered_at IS NULL"
-                    )
-                    conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
+                    _migrate(conn)
             self._conn = conn
         return self._conn
 
@@ -96,7 +124,9 @@ class Outbox:
             rows = (
                 self._connection()
                 .execute(
-                    "SELECT seq, body FROM events WHERE delivered_at IS NULL ORDER BY seq LIMIT ?", (limit,)
+                    "SELECT seq, body FROM events WHERE delivered_at IS NULL AND parked_at IS NULL"
+                    " ORDER BY seq LIMIT ?",
+                    (limit,),
                 )
                 .fetchall()
             )
@@ -108,7 +138,7 @@ class Outbox:
         with self._lock:
             row = (
                 self._connection()
-                .execute("SELECT count(*) FROM events WHERE delivered_at IS NULL")
+                .execute("SELECT count(*) FROM events WHERE delivered_at IS NULL AND parked_at IS NULL")
                 .fetchone()
             )
         return int(row[0])
@@ -118,6 +148,44 @@ class Outbox:
             conn = self._connection()
             with _transaction(conn):
                 conn.execute("UPDATE events SET delivered_at = ? WHERE seq = ?", (time.time(), seq))
+
+    def park(self, seq: int, reason: str) -> None:
+        """Set event `seq` aside: the backend refused it for good, for `reason`."""
+        with self._lock:
+            conn = self._connection()
+            with _transaction(conn):
+                conn.execute(
+                    "UPDATE events SET parked_at = ?, parked_reason = ? WHERE seq = ? AND delivered_at IS NULL",
+                    (time.time(), reason, seq),
+                )
+
+    def parked(self, since: float | None = None) -> list[Parked]:
+        """The parked events, oldest first; with `since`, only those parked since then."""
+        if self._conn is None and not self.exists():
+            return []
+        with self._lock:
+            rows = (
+                self._connection()
+                .execute(
+                    "SELECT seq, run_id, event_type, job, parked_reason, parked_at FROM events"
+                    " WHERE parked_at IS NOT NULL AND delivered_at IS NULL AND parked_at >= ? ORDER BY seq",
+                    (since if since is not None else 0.0,),
+                )
+                .fetchall()
+            )
+        return [Parked(int(q), str(r), e, str(j), str(why or ""), float(t)) for q, r, e, j, why, t in rows]
+
+    def unpark(self) -> int:
+        """Make every parked event pending again (in its place in the order); how many there were."""
+        if self._conn is None and not self.exists():
+            return 0
+        with self._lock:
+            conn = self._connection()
+            with _transaction(conn):
+                cur = conn.execute(
+                    "UPDATE events SET parked_at = NULL, parked_reason = NULL WHERE parked_at IS NOT NULL"
+                )
+            return int(cur.rowcount or 0)
 
     def prune(self, keep_s: float = KEEP_DELIVERED_S) -> None:
         with self._lock:
@@ -132,7 +200,8 @@ class Outbox:
         """Every kept event with its delivery state, oldest first (for tests and inspection)."""
         with self._lock:
             cur = self._connection().execute(
-                "SELECT seq, run_id, event_type, job, body, delivered_at FROM events ORDER BY seq"
+                "SELECT seq, run_id, event_type, job, body, delivered_at, parked_at, parked_reason"
+                " FROM events ORDER BY seq"
             )
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
@@ -166,19 +235,27 @@ def drain(
     *,
     should_stop: Callable[[], bool] = lambda: False,
 ) -> DrainResult:
-    """Send pending events oldest first; stop at the first failure so that order is kept."""
-    delivered = 0
+    """Send pending events oldest first; stop at the first failure so that order is kept.
+
+    An event refused for good (`emit` raises `Poison`) is parked with its reason, and the
+    events behind it go on: one bad event never blocks the rest.
+    """
+    delivered = parked = 0
     while True:
         batch = outbox.pending()
         if not batch:
-            return DrainResult(delivered)
+            return DrainResult(delivered, parked=parked)
         for item in batch:
             if should_stop():
-                return DrainResult(delivered, stopped=True)
+                return DrainResult(delivered, stopped=True, parked=parked)
             try:
                 emit(item.body)
+            except Poison as e:
+                outbox.park(item.seq, e.reason)
+                parked += 1
+                continue
             except Exception as e:  # whatever the transport raises: the event stays pending
-                return DrainResult(delivered, error=e)
+                return DrainResult(delivered, error=e, parked=parked)
             outbox.mark_delivered(item.seq)
             delivered += 1
 
@@ -254,6 +331,27 @@ def _unlock(handle: IO[bytes]) -> None:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
     except OSError:
         pass
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Bring the outbox to `_SCHEMA_VERSION`, inside a write transaction (so two processes
+    opening an old outbox at once migrate it once)."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS events ("
+        " seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " run_id TEXT NOT NULL,"
+        " event_type TEXT,"
+        " job TEXT NOT NULL,"
+        " body TEXT NOT NULL,"
+        " created_at REAL NOT NULL,"
+        " delivered_at REAL)"
+    )
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    for name, kind in (("parked_at", "REAL"), ("parked_reason", "TEXT")):
+        if name not in columns:
+            conn.execute(f"ALTER TABLE events ADD COLUMN {name} {kind}")
+    conn.execute("CREATE INDEX IF NOT EXISTS events_pending ON events(seq) WHERE delivered_at IS NULL")
+    conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
 
 
 class _transaction:

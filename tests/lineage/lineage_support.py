@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -206,10 +207,15 @@ def _marquez_check(ev: dict[str, Any], earlier: list[dict[str, Any]]) -> str | N
 
 
 class Marquez:
-    """A loopback stand-in for Marquez's POST /api/v1/lineage; mode: ok | error | hang.
+    """A loopback stand-in for Marquez's POST /api/v1/lineage; mode: ok | error | hang | redirect | drip.
 
     In `ok` mode it answers 201 and keeps the event, or 422 (keeping nothing) when an event
-    breaks one of Marquez's rules; `violations` lists those.
+    breaks one of Marquez's rules; `violations` lists those. `refuse` maps (job, eventType) to
+    the (status, body) that event is refused with, in any mode but hang; `refused` lists those.
+    `redirect` answers every POST with `redirect_status` and a `Location: redirect_to` (none when
+    None); a GET anywhere answers 200 with an HTML page, as a web UI would. `drip` answers the
+    first `drips` requests one byte every `drip_interval_s` for `drip_s` in all, then 201 (the
+    event kept only if the whole answer could be written), and the rest as `ok`.
     """
 
     def __init__(self, port: int = 0) -> None:
@@ -218,20 +224,86 @@ class Marquez:
         self.violations: list[str] = []
         self.mode = "ok"
         self.release = threading.Event()  # ends every hanging request
+        self.refuse: dict[tuple[str, str], tuple[int, str]] = {}
+        self.refused: list[tuple[str, str]] = []
+        self.redirect_status = 301
+        self.redirect_to: str | None = None
+        self.gets: list[str] = []
+        self.drips = 1
+        self.drip_s = 6.0
+        self.drip_interval_s = 0.25
+        self.posts = 0
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def do_GET(self) -> None:
+                outer.gets.append(self.path)
+                page = b"<html><body>Marquez</body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(page)))
+                self.end_headers()
+                self.wfile.write(page)
+
+            def _answer(self, status: int, text: str = "") -> None:
+                data = text.encode()
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _drip(self) -> bool:
+                """A 201 dribbled out over `drip_s`; False when the client went away first."""
+                try:
+                    self.wfile.write(b"HTTP/1.1 201 Created\r\n")
+                    self.wfile.flush()
+                    end = time.monotonic() + outer.drip_s
+                    while time.monotonic() < end and not outer.release.is_set():
+                        self.wfile.write(b"X-Drip: .\r\n")
+                        self.wfile.flush()
+                        time.sleep(outer.drip_interval_s)
+                    self.wfile.write(b"Content-Length: 0\r\n\r\n")
+                    self.wfile.flush()
+                    return True
+                except OSError:
+                    return False
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.posts += 1
                 if outer.mode == "hang":
                     outer.release.wait(10)
+                    return
+                if outer.mode == "redirect":
+                    self.send_response(outer.redirect_status)
+                    if outer.redirect_to is not None:
+                        self.send_header("Location", outer.redirect_to)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
                     return
                 if outer.mode == "error":
                     self.send_response(500)
                     self.end_headers()
+                    return
+                if body:
+                    try:
+                        parsed = json.loads(body)
+                        key = (parsed["job"]["name"], parsed.get("eventType"))
+                    except (ValueError, KeyError, TypeError):
+                        key = ("", None)
+                    if key in outer.refuse:
+                        outer.refused.append(key)
+                        self._answer(*outer.refuse[key])
+                        return
+                if outer.mode == "drip" and outer.drips > 0:
+                    outer.drips -= 1
+                    self.close_connection = True
+                    if self._drip():
+                        outer.events.append(json.loads(body))
+                        outer.headers.append(dict(self.headers))
                     return
                 if self.path.rstrip("/") != "/api/v1/lineage":
                     self.send_response(404)

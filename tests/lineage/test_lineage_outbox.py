@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from assetbuild.lineage.outbox import Outbox, SendLock, drain, has_pending
+from assetbuild.lineage.outbox import Outbox, Poison, SendLock, drain, has_pending
 
 
 def test_events_come_back_in_order_until_delivered(tmp_path: Path) -> None:
@@ -130,3 +130,51 @@ def test_one_sender_at_a_time_and_a_dead_holder_frees_the_lock(tmp_path: Path) -
     assert other.acquire(timeout=30.0)  # granted once the holder is gone
     p.join(30)
     other.release()
+
+
+def test_drain_parks_a_poison_event_and_goes_on(tmp_path: Path) -> None:
+    box = Outbox(tmp_path)
+    for i in range(4):
+        box.append("r", "START", f"j{i}", str(i))
+    sent: list[str] = []
+
+    def emit(body: str) -> None:
+        if body == "1":
+            raise Poison("HTTP 422: bad facet")
+        sent.append(body)
+
+    result = drain(box, emit)
+    assert (result.delivered, result.parked, result.error) == (3, 1, None)
+    assert sent == ["0", "2", "3"]
+    [parked] = box.parked()
+    assert (parked.job, parked.reason) == ("j1", "HTTP 422: bad facet")
+    assert box.count_pending() == 0 and box.pending() == []
+    assert box.parked(since=parked.parked_at + 1) == []
+    assert box.unpark() == 1
+    assert [p.body for p in box.pending()] == ["1"] and box.parked() == []
+
+
+def test_an_outbox_of_the_first_format_is_migrated_in_place(tmp_path: Path) -> None:
+    import sqlite3
+
+    tmp_path.mkdir(exist_ok=True)
+    conn = sqlite3.connect(tmp_path / "outbox.db")
+    conn.execute(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, event_type TEXT,"
+        " job TEXT NOT NULL, body TEXT NOT NULL, created_at REAL NOT NULL, delivered_at REAL)"
+    )
+    conn.execute(
+        "INSERT INTO events (run_id, event_type, job, body, created_at) VALUES ('r', 'START', 'j', 'a', 0)"
+    )
+    conn.execute(
+        "INSERT INTO events (run_id, event_type, job, body, created_at, delivered_at) VALUES ('r', 'END', 'j', 'b', 0, 1)"
+    )
+    conn.execute("PRAGMA user_version=1")
+    conn.commit()
+    conn.close()
+    box = Outbox(tmp_path)
+    assert [p.body for p in box.pending()] == ["a"] and box.count_pending() == 1
+    box.park(box.pending()[0].seq, "HTTP 400")
+    assert box.count_pending() == 0 and [p.reason for p in box.parked()] == ["HTTP 400"]
+    box.close()
+    assert Outbox(tmp_path).count_pending() == 0  # opened again: nothing migrated twice
