@@ -26,6 +26,7 @@ class Cause(StrEnum):
     KEY_CHANGED = "build_key_changed"
     STORED_VERSION = "stored_version"
     WAITS_FOR_UPSTREAM = "waits_for_upstream"
+    RUNS_AFTER_UPSTREAM = "runs_after_upstream"  # plan: it will run (its own key changed), later
     UPSTREAM_HAS_NO_DATA = "upstream_has_no_data"
     UPSTREAM_FAILS = "upstream_fails"  # plan: an upstream is certain to fail
     CHECKS_WILL_RUN = "checks_will_run"  # plan: rules changed, the current data will be re-checked
@@ -48,7 +49,12 @@ class Because:
             if self.cause is Cause.INPUTS_CHANGED:
                 return f"{shown}{more} changed"
             return f"{_TEXT[self.cause]}: {shown}{more}"
-        if self.cause in (Cause.WAITS_FOR_UPSTREAM, Cause.UPSTREAM_HAS_NO_DATA, Cause.UPSTREAM_FAILS):
+        if self.cause in (
+            Cause.WAITS_FOR_UPSTREAM,
+            Cause.RUNS_AFTER_UPSTREAM,
+            Cause.UPSTREAM_HAS_NO_DATA,
+            Cause.UPSTREAM_FAILS,
+        ):
             return _TEXT[self.cause].format(self.inputs[0])
         return _TEXT[self.cause]
 
@@ -73,6 +79,7 @@ _TEXT = {
     Cause.KEY_CHANGED: "build key changed",
     Cause.STORED_VERSION: "same code and inputs as a stored version",
     Cause.WAITS_FOR_UPSTREAM: "runs if upstream '{}' changes its data",
+    Cause.RUNS_AFTER_UPSTREAM: "runs once upstream '{}' has settled",
     Cause.UPSTREAM_HAS_NO_DATA: "upstream '{}' has no data yet",
     Cause.UPSTREAM_FAILS: "upstream '{}' will not succeed",
     Cause.CHECKS_WILL_RUN: "rules changed: checks will run on the current data",

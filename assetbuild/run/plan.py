@@ -15,10 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from assetbuild.core.keys import key_parts
 from assetbuild.definitions.loader import load_project
 from assetbuild.gate.audit import Audit, Auditor, load_rulesets
-from assetbuild.model.reasons import Cause, Reason
+from assetbuild.model.assets import AssetDef
+from assetbuild.model.reasons import Because, Cause, Reason
 from assetbuild.model.results import AssetResult, BuildResult, Status
+from assetbuild.model.stored import Current
 from assetbuild.run.decisions import AssetDecision, Decider, decision_order, dependencies, what_runs
 from assetbuild.sources.probe import observe
 from assetbuild.trace.objects import ObjectStore
@@ -56,7 +59,9 @@ def plan(
             waits = next((u for u in deps[name] if u in unsettled), None)
             if waits is not None:
                 unsettled.add(name)
-                why = Reason.of(Cause.WAITS_FOR_UPSTREAM, waits)
+                own = _own_changes(project.assets[name], current.get(name), force)
+                then = Cause.RUNS_AFTER_UPSTREAM if own.causes else Cause.WAITS_FOR_UPSTREAM
+                why = own.plus(then, waits)
                 out[name] = AssetResult(name, kind, Status.PENDING, str(why), why=why)
                 continue
             d = decider.decide(name, content_of)
@@ -74,6 +79,27 @@ def plan(
     finally:
         if state:
             state.close()
+
+
+def _own_changes(a: AssetDef, cur: Current | None, force: bool) -> Reason:
+    """What of an asset's own build key changed (it will run, whatever its upstream does)."""
+    if force:
+        return Reason.of(Cause.FORCED)
+    if cur is None:
+        return Reason.of(Cause.NEW)
+    before = cur.mat.key_parts
+    own = key_parts(a.kind.value, a.fingerprint, a.config, [])
+    changed = [
+        Because(cause)
+        for part, cause in (
+            ("format", Cause.FORMAT_CHANGED),
+            ("kind", Cause.KIND_CHANGED),
+            ("code", Cause.CODE_CHANGED),
+            ("config", Cause.CONFIG_CHANGED),
+        )
+        if before.get(part) != own.get(part)
+    ]
+    return Reason(tuple(changed))
 
 
 def _predict(d: AssetDecision, kind: str, restore_verdict: Audit | None) -> AssetResult:

@@ -167,3 +167,14 @@ def test_plan_json_says_which_input_changed(make_project, run_cli):
     why = {a["name"]: a["why"] for a in js.json["assets"]}
     assert why["events"] == [{"cause": "inputs_changed", "inputs": [{"file": "data/events.csv"}]}]
     assert why["clean"] == [{"cause": "waits_for_upstream", "inputs": [{"asset": "events"}]}]
+
+
+def test_a_pending_asset_whose_own_code_changed_says_it_will_run(make_project):
+    root = make_project(PIPELINE)
+    run(root)
+    (root / "data/events.csv").write_text(EVENTS + "999,u1,50\n")
+    (root / "assets/top_users.sql").write_text(TOP.replace("100", "10"))
+    p = _plan(root)
+    assert p["top_users"] == ("pending", "code changed; runs once upstream 'by_user' has settled")
+    assert p["user_count"] == ("pending", "runs if upstream 'by_user' changes its data")
+    assert _statuses(run(root))["top_users"] == "built"
