@@ -47,6 +47,7 @@ def asset(
     schema: Any = None,
     metadata: dict[str, Any] | None = None,
     export: str | None = None,
+    ordered: bool = False,
 ) -> Callable[[F], F]: ...
 
 

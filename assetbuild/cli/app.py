@@ -257,13 +257,13 @@ def query(project_dir: str, sql: str, fmt: str, limit: int) -> None:
     """Run a read-only SQL query (DuckDB) over the current data of every asset."""
 
     def action() -> int:
+        from assetbuild.run.read import json_rows
         from assetbuild.run.read import query as run_query
 
         df = run_query(project_dir, sql)
         if fmt == "json":
-            click.echo(
-                json.dumps({"columns": df.columns, "rows": df.rows(), "row_count": df.height}, default=str)
-            )
+            body = {"columns": df.columns, "rows": json_rows(df), "row_count": df.height}
+            click.echo(json.dumps(body, allow_nan=False))  # NaN/Infinity arrive as text: valid JSON
         elif fmt == "csv":
             click.echo(df.write_csv(), nl=False)
         else:

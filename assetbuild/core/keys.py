@@ -8,7 +8,7 @@ from typing import Any
 from assetbuild.hashing import hash_json
 
 # Part of every build key: bumping it invalidates every stored materialization.
-STORE_FORMAT = 1
+STORE_FORMAT = 2  # 2: content hashes of our own definition (executor/content.py), not polars'
 
 
 def key_parts(

@@ -146,7 +146,8 @@ def _sql_asset(root: Path, path: Path, rel: str, cache: FileCache, dialect: str)
         )
     digest, _ = cache.file_hash(path, rel)
     payload = cache.get_parsed(rel, digest, lambda dep: None)
-    if payload is None or payload.get("dialect", "duckdb") != dialect:
+    # a payload cached before `ordered` existed is parsed again
+    if payload is None or payload.get("dialect", "duckdb") != dialect or "ordered" not in payload:
         from assetbuild.definitions.sql_assets import analyze_sql
 
         text = read_utf8(path, rel)
@@ -156,6 +157,7 @@ def _sql_asset(root: Path, path: Path, rel: str, cache: FileCache, dialect: str)
             "fingerprint": info.fingerprint,
             "sql": text,
             "dialect": dialect,
+            "ordered": info.ordered,
         }
         cache.put_parsed(rel, digest, {}, payload)
     return AssetDef(
@@ -167,6 +169,7 @@ def _sql_asset(root: Path, path: Path, rel: str, cache: FileCache, dialect: str)
         fingerprint=payload["fingerprint"],
         sql=payload["sql"],
         upstream_lines={u: line for u, line in payload["upstream"]},
+        ordered=bool(payload["ordered"]),
     )
 
 
@@ -203,6 +206,7 @@ def _python_assets(
     assets = []
     for a in payload["assets"]:
         opts: dict[str, Any] = a["options"]
+        ordered = bool(opts.get("ordered", False))
         if not is_valid_name(a["name"]):
             raise ProjectError(
                 f"asset name {a['name']!r} is not a valid identifier", rel, a["line"], hint=NAME_HINT
@@ -224,6 +228,9 @@ def _python_assets(
                 lazy_params=tuple(a["lazy"]),
                 schema_model=opts.get("schema"),
                 export=opts.get("export"),
+                ordered=ordered,
+                # the decorator is not part of the fingerprint: an ordered table is other content
+                config={"ordered": True} if ordered else {},
             )
         )
     checks = [PythonCheck(path=rel, **c) for c in payload["checks"]]

@@ -17,7 +17,7 @@ from assetbuild.definitions.text import read_utf8
 from assetbuild.errors import ProjectError
 from assetbuild.hashing import hash_text
 
-_ASSET_KWARGS = ("name", "description", "tags", "owner", "retries", "schema", "metadata", "export")
+_ASSET_KWARGS = ("name", "description", "tags", "owner", "retries", "schema", "metadata", "export", "ordered")
 _CHECK_KWARGS = ("asset", "name", "severity", "description")
 
 
@@ -214,6 +214,7 @@ def _check_option_types(opts: dict[str, Any], relpath: str, line: int) -> None:
         "metadata": dict,
         "export": str,
         "schema": str,
+        "ordered": bool,
     }
     for key, value in opts.items():
         if not isinstance(value, expected[key]) or (

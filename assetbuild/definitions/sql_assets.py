@@ -23,6 +23,7 @@ class SqlInfo:
     upstream: tuple[tuple[str, int], ...]  # (table name, line where it is first named)
     fingerprint: str
     canonical: str
+    ordered: bool = False  # a top-level ORDER BY: the row order is part of the result
 
 
 def analyze_sql(text: str, relpath: str, dialect: str = DIALECT) -> SqlInfo:
@@ -89,8 +90,21 @@ def analyze_sql(text: str, relpath: str, dialect: str = DIALECT) -> SqlInfo:
             "the query is nested too deeply to analyse", relpath, hint="flatten it with CTEs (WITH ... AS)"
         ) from None
     return SqlInfo(
-        upstream=tuple(sorted(names.items())), fingerprint=hash_text(canonical), canonical=canonical
+        upstream=tuple(sorted(names.items())),
+        fingerprint=hash_text(canonical),
+        canonical=canonical,
+        ordered=_top_level_order(tree),
     )
+
+
+def _top_level_order(tree: object) -> bool:
+    """The query's own ORDER BY (not one inside a subquery, CTE, window or aggregate)."""
+    from sqlglot import exp
+
+    node = tree
+    while isinstance(node, exp.Subquery) and not node.args.get("order"):
+        node = node.this
+    return isinstance(node, exp.Expression) and node.args.get("order") is not None
 
 
 # Table functions that compute rows from their arguments alone; every other one (read_csv,

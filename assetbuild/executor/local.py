@@ -20,10 +20,11 @@ if TYPE_CHECKING:
 EMBEDDED_ENGINE = "duckdb"
 
 
-def stage(frame: Any, staged: Path) -> StagedOutput:
+def stage(frame: Any, staged: Path, ordered: bool = False) -> StagedOutput:
+    """Hash and write an asset's table; an ordered table's hash covers its row order."""
     from assetbuild.executor.content import content_hash, schema_of, write_parquet
 
-    digest = content_hash(frame)
+    digest = content_hash(frame, ordered=ordered)
     write_parquet(frame, staged)
     return StagedOutput(staged, digest, frame.height, schema_of(frame), frame)
 
@@ -54,7 +55,7 @@ class EmbeddedDuckDB:
         self.engine: SqlEngine = SqlEngine(readable=readable)
 
     def run(self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path) -> StagedOutput:
-        return stage(self.engine.run(asset, {n: r.path for n, r in inputs.items()}), staged)
+        return stage(self.engine.run(asset, {n: r.path for n, r in inputs.items()}), staged, asset.ordered)
 
     def close(self) -> None:
         self.engine.close()
@@ -71,7 +72,9 @@ class PythonFunctions:
     def run(self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path) -> StagedOutput:
         from assetbuild.executor.python import run_python
 
-        return stage(run_python(asset, self.loader, {n: r.path for n, r in inputs.items()}), staged)
+        return stage(
+            run_python(asset, self.loader, {n: r.path for n, r in inputs.items()}), staged, asset.ordered
+        )
 
     def close(self) -> None:
         pass

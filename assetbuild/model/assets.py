@@ -47,6 +47,8 @@ class AssetDef:
     # source: glob patterns (project-relative) and the reader's format and options
     patterns: tuple[str, ...] = ()
     format: str | None = None
+    # an ordered table (a top-level ORDER BY, or @asset(ordered=True)): its row order is content
+    ordered: bool = False
 
 
 @dataclass(frozen=True)

@@ -84,8 +84,10 @@ def show_asset(project_dir: str | Path, name: str, rows: int = 0) -> dict[str, A
                     f"`assetbuild build {name}` rebuilds it"
                 )
             df = pl.read_parquet(store.path(cur.mat.object), n_rows=rows)
-            info["preview"] = df.to_dicts()
-            info["preview_text"] = str(df)
+            from assetbuild.run.read import displayable, json_records
+
+            info["preview"] = json_records(df)
+            info["preview_text"] = str(displayable(df))
     finally:
         state.close()
     return info

@@ -91,7 +91,7 @@ def query(project_dir: str | Path, sql: str) -> pl.DataFrame:
         conn.execute("SET enable_external_access = false")
         conn.execute("SET lock_configuration = true")
         try:
-            return conn.sql(sql).pl()
+            return displayable(conn.sql(sql).pl())
         except duckdb.Error as e:
             missing = re.search(r"Table with name (\S+) does not exist", str(e))
             hint = _unknown_table_hint(project_dir, missing.group(1), objects) if missing else None
@@ -107,3 +107,93 @@ def _unknown_table_hint(project_dir: str | Path, table: str, objects: dict[str, 
     return did_you_mean(table, objects) or (
         f"the tables are the current assets: {', '.join(sorted(objects)[:20]) or '(none built yet)'}"
     )
+
+
+# -- values as a person or a JSON reader gets them ---------------------------------------------
+#
+# A stored value may be one that Python's datetime cannot hold (DuckDB's 'infinity', a year past
+# 9999) or one JSON has no number for (NaN, Infinity). Printing such a value must neither fail
+# nor emit invalid JSON.
+
+_INFINITE = {"Date": 2**31 - 1, "Datetime": 2**63 - 1}  # DuckDB's ±infinity: ±(max of the type)
+_PY_RANGE = {
+    "Date": (-719162, 2932896),  # 0001-01-01 .. 9999-12-31, days since 1970
+    "Datetime": (-62135596800, 253402300799),  # the same, in seconds
+}
+_PER_SECOND = {"ns": 1_000_000_000, "us": 1_000_000, "ms": 1_000}
+
+
+def displayable(df: pl.DataFrame) -> pl.DataFrame:
+    """`df` with each date or timestamp column that holds a value Python cannot (±infinity, a year
+    outside 1..9999) as text: 'infinity', '-infinity' or the ISO form. Other columns unchanged."""
+    import polars as pl
+
+    columns = []
+    for series in df.get_columns():
+        dtype = series.dtype
+        kind = "Date" if dtype == pl.Date else "Datetime" if isinstance(dtype, pl.Datetime) else None
+        if kind is None or series.null_count() == series.len():
+            columns.append(series)
+            continue
+        phys = series.to_physical()
+        scale = 1 if kind == "Date" else _PER_SECOND[dtype.time_unit]  # type: ignore[attr-defined]
+        low, high = (bound * scale for bound in _PY_RANGE[kind])
+        if low <= phys.min() and phys.max() <= high + scale - 1:  # type: ignore[operator]
+            columns.append(series)
+            continue
+        columns.append(_as_text(series, phys, kind, (low, high + scale - 1)))
+    return pl.DataFrame(columns) if columns else df
+
+
+def _as_text(series: pl.Series, phys: pl.Series, kind: str, bounds: tuple[int, int]) -> pl.Series:
+    import polars as pl
+
+    infinite = _INFINITE[kind]
+    inside = phys.is_between(*bounds)
+    fmt = "%Y-%m-%d" if kind == "Date" else "%Y-%m-%d %H:%M:%S%.f"
+    # the ISO text only where polars can format the value; elsewhere the number, with its unit
+    safe = series.zip_with(inside.fill_null(True), pl.Series([None] * series.len(), dtype=series.dtype))
+    text = safe.dt.to_string(fmt)
+    if kind != "Date":
+        text = text.str.replace(r"(\.\d*?)0+$", "$1").str.replace(r"\.$", "")
+    unit = "days" if kind == "Date" else series.dtype.time_unit  # type: ignore[attr-defined]
+    raw = phys.cast(pl.String) + f" {unit} since 1970-01-01"
+    out = (
+        pl.select(
+            pl.when(phys == infinite)
+            .then(pl.lit("infinity"))
+            .when(phys == -infinite)
+            .then(pl.lit("-infinity"))
+            .when(inside)
+            .then(text)
+            .otherwise(raw)
+        )
+        .to_series()
+        .alias(series.name)
+    )
+    return out
+
+
+def json_rows(df: pl.DataFrame) -> list[list[Any]]:
+    """The rows of `df` as JSON-able lists: NaN and infinities as the strings "NaN", "Infinity"
+    and "-Infinity", dates and times Python cannot hold as text (see `displayable`)."""
+    return [[_jsonable(v) for v in row] for row in displayable(df).rows()]
+
+
+def json_records(df: pl.DataFrame) -> list[dict[str, Any]]:
+    """As `json_rows`, one dict per row."""
+    return [{k: _jsonable(v) for k, v in row.items()} for row in displayable(df).to_dicts()]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (float("inf"), float("-inf")):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
