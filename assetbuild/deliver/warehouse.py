@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -48,7 +47,11 @@ def refresh_warehouse(store_dir: Path, schemas: Mapping[str, Mapping[str, str | 
     _remove(tmp)
     # DuckDB reads '?' in a database path as the start of options: under a folder named so, the
     # file is written in a plain temporary folder and copied in before the rename
-    aside = Path(tempfile.mkdtemp(prefix="assetbuild-wh-")) if "?" in str(store_dir) else None
+    aside = None
+    if "?" in str(store_dir):
+        import tempfile
+
+        aside = Path(tempfile.mkdtemp(prefix="assetbuild-wh-"))
     work = aside / WAREHOUSE if aside is not None else tmp
     try:
         if shown is not None:

@@ -3,6 +3,8 @@ openlineage, yet still hands events that earlier builds left in the outbox to th
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from typing import Any
 
 from assetbuild.model.assets import Project
@@ -10,9 +12,16 @@ from assetbuild.model.events import Listener, RunInfo
 from assetbuild.model.results import AssetResult, BuildResult
 
 
-def lineage_disabled_for(project: Project) -> bool:
-    from assetbuild.lineage.transport import lineage_disabled
+def lineage_disabled(project: Project, environ: Mapping[str, str] | None = None) -> bool:
+    """OPENLINEAGE_DISABLED=true or `[lineage] disabled = true` (here, not in transport.py: a
+    no-op build asks this and must not import the transport's socket and outbox)."""
+    env = os.environ if environ is None else environ
+    if env.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true":
+        return True
+    return project.lineage.get("disabled") is True
 
+
+def lineage_disabled_for(project: Project) -> bool:
     return lineage_disabled(project)
 
 

@@ -50,6 +50,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from assetbuild.errors import ProjectError
+from assetbuild.lineage.lazy import lineage_disabled as lineage_disabled
 from assetbuild.lineage.outbox import Poison
 from assetbuild.model.assets import Project
 
@@ -110,13 +111,6 @@ class TransportChoice:
     def target(self) -> str:
         """Where events go, fit to print: `http://host:5000/api/v1/lineage`, a file, or a type."""
         return redact(_target(self.config), self.secrets) if self.config else "nowhere"
-
-
-def lineage_disabled(project: Project, environ: Mapping[str, str] | None = None) -> bool:
-    env = os.environ if environ is None else environ
-    if env.get("OPENLINEAGE_DISABLED", "").strip().lower() == "true":
-        return True
-    return project.lineage.get("disabled") is True
 
 
 def resolve(

@@ -10,7 +10,7 @@ import sys
 SCRIPT = """
 import json, sys
 from pathlib import Path
-from assetbuild.gate import load_rules
+from assetbuild.gate.rules import load_rules
 rulesets = load_rules(Path(sys.argv[1]), ["orders", "users"])
 heavy = ("polars", "pandera", "duckdb", "pyarrow", "pandas", "sqlglot")
 print(json.dumps({"rules": sum(len(r.rules) for r in rulesets.values()),

@@ -118,3 +118,8 @@ def test_noop_with_sql_and_expression_rules_imports_no_sqlglot(tmp_path, run_cli
         "asset: by_user\ntable:\n  sql: SELECT * FROM by_user WHERE n < -1\n"
     )
     assert "sqlglot" in imported(root, "build"), "an edited rule file is parsed again"
+
+
+def test_noop_of_a_project_without_rules_imports_no_yaml_and_no_network(unchanged):
+    """Each of these crept onto the no-op path once (a package __init__, a transport module)."""
+    assert not imported(unchanged, "build") & {"yaml", "socket", "tempfile", "openlineage"}
