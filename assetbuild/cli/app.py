@@ -32,7 +32,9 @@ def main(ctx: click.Context, project_dir: str | None) -> None:
         found = find_project(Path.cwd())
         if found is not None and found != Path.cwd().resolve():
             click.echo(f"assetbuild: using the project in {found}", err=True)
-        project_dir = str(found) if found is not None else "."
+            project_dir = str(found)
+        else:
+            project_dir = "."  # the current folder: hints need no --project
     ctx.obj = project_dir
 
 

@@ -196,4 +196,7 @@ def _jsonable(value: Any) -> Any:
         return [_jsonable(v) for v in value]
     if isinstance(value, dict):
         return {k: _jsonable(v) for k, v in value.items()}
-    return value
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    # decimals (exact: as text, never a float), dates, times, durations, bytes
+    return value.hex() if isinstance(value, bytes) else str(value)
