@@ -34,6 +34,11 @@ _SECTIONS = ("project", "sources", "exports", "lineage", "build")
 SUPPORTED_DIALECTS = ("duckdb",)
 _PROJECT_KEYS = ("name", "environment", "description", "dialect")
 _SOURCE_KEYS = ("path", "format", "description", "tags", "owner", "options", "metadata")
+# assetbuild's own reader options (the others go to polars' reader): what each accepts
+SOURCE_OWN_OPTIONS = {  # name: (the values it takes, the first its default; them in words; an example)
+    "widen": ((False, True), "true or false", "true"),
+    "missing_fields": (("error", "null"), '"error" or "null"', '"null"'),
+}
 _LINEAGE_KEYS = ("namespace", "url", "endpoint", "timeout", "api_key", "disabled")
 _BUILD_KEYS = ("jobs",)
 
@@ -149,6 +154,14 @@ def _source(name: str, spec: Any, lines: list[str]) -> SourceConfig:
             header or _find_line(lines, name),
             hint=f'[sources.{name}]\npath = "data/{name}.csv"',
         )
+    for key, (_, _, example) in SOURCE_OWN_OPTIONS.items():
+        if key in spec:
+            raise ProjectError(
+                f"'{key}' in [sources.{name}] is a reader option",
+                CONFIG_FILE,
+                _find_line(lines, key, f"sources.{name}"),
+                hint=f"options = {{{key} = {example}}}",
+            )
     _check_keys(spec, _SOURCE_KEYS, lines, f"sources.{name}")
     path = spec.get("path")
     if isinstance(path, str):
@@ -181,6 +194,14 @@ def _source(name: str, spec: Any, lines: list[str]) -> SourceConfig:
     options = spec.get("options", {})
     if not isinstance(options, dict):
         raise ProjectError(f"source '{name}': options must be a table", CONFIG_FILE, header)
+    for key, (allowed, wanted, _) in SOURCE_OWN_OPTIONS.items():
+        value = options.get(key, allowed[0])
+        if not any(value is a if isinstance(a, bool) else value == a for a in allowed):
+            raise ProjectError(
+                f"source '{name}': options.{key} must be {wanted}, not {value!r}",
+                CONFIG_FILE,
+                _find_line(lines, "options", f"sources.{name}"),
+            )
     tags = spec.get("tags", [])
     if not isinstance(tags, list):
         raise ProjectError(f"source '{name}': tags must be a list of strings", CONFIG_FILE, header)
