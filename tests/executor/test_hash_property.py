@@ -29,7 +29,7 @@ pytestmark = pytest.mark.slow
 
 IDENTITY = (
     "import polars as pl\n\nfrom assetbuild import asset\n\n\n@asset\n"
-    "def py(src: pl.DataFrame) -> pl.DataFrame:\n    return src\n"
+    "def py_identity(src: pl.DataFrame) -> pl.DataFrame:\n    return src\n"
 )
 
 SPECIAL_F64 = [
@@ -128,7 +128,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
         '[project]\nname = "hp"\n\n[sources.src]\npath = "data/src.parquet"\n'
     )
     (root / "assets/sq.sql").write_text("SELECT * FROM src\n")
-    (root / "assets/py.py").write_text(IDENTITY)
+    (root / "assets/py_identity.py").write_text(IDENTITY)
     return root
 
 
@@ -138,8 +138,8 @@ def _build_and_check(root: Path, df: pl.DataFrame) -> str:
     assert result.ok, errors(result)
     hashes = {a.name: a.content_hash for a in result.assets}
     expected = content_hash(df)
-    assert hashes == {"src": expected, "sq": expected, "py": expected}
-    for name in ("src", "sq", "py"):
+    assert hashes == {"src": expected, "sq": expected, "py_identity": expected}
+    for name in ("src", "sq", "py_identity"):
         back = assetbuild.read(name, project=root)
         assert back.schema == df.schema, name
         assert _rows(back) == _rows(df), name
