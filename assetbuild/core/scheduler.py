@@ -54,6 +54,9 @@ class Scheduler(Generic[R]):
         ready = [(rank[n], n) for n in self.order if waiting[n] == 0]
         running: dict[Future[R], str] = {}
         stop = False
+        # a step queued ahead keeps a worker busy between steps; with --fail-fast nothing is
+        # queued ahead, so what a failure stops does not depend on timing
+        in_flight = self.jobs if self.fail_fast else self.jobs * 2
 
         def settle(name: str, result: R) -> None:
             nonlocal stop
@@ -68,7 +71,7 @@ class Scheduler(Generic[R]):
 
         with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="assetbuild") as pool:
             while ready or running:
-                while ready and not stop and len(running) < self.jobs * 2:
+                while ready and not stop and len(running) < in_flight:
                     _, name = heapq.heappop(ready)
                     failed_dep = next((d for d in self.deps[name] if self.is_failure(settled[d])), None)
                     if failed_dep is not None:

@@ -102,3 +102,12 @@ def test_a_step_settled_at_once_never_reaches_a_worker():
     s = Scheduler(ORDER, DEPS, 2, prepare, lambda r: False, lambda n, b: ("blocked", b), lambda n: None)
     assert s.run() == {n: ("ok", n) for n in ORDER}
     assert calls == ORDER, "settled in topological order"
+
+
+def test_fail_fast_with_one_worker_stops_exactly_at_the_failure():
+    # a → b → d, a → c → d, e: with one worker the steps run in rank order; `b` fails, so only
+    # what was already running may finish and everything after `b` in order is skipped
+    for _ in range(20):
+        results, started, _ = run(fail={"b"}, jobs=1, fail_fast=True)
+        assert started == ["a", "b"], started
+        assert [results[n][0] for n in ("c", "e")] == ["skipped", "skipped"]
