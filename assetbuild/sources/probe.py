@@ -50,6 +50,7 @@ class FileProbe:
 
     def observe(self, asset: AssetDef) -> Observation:
         found: dict[str, Path] = {}
+        seen: set[str] = set()
         for pattern in asset.patterns:
             matches = [Path(m) for m in glob.glob(str(self.root / pattern), recursive=True)]
             matches = [m for m in matches if m.is_file() and not m.name.startswith(".")]
@@ -60,7 +61,11 @@ class FileProbe:
                     asset.line,
                     hint="check the path (relative to the project folder), or generate the data first",
                 )
-            for m in matches:
+            for m in sorted(matches, key=lambda p: (len(p.parts), str(p))):
+                real = os.path.realpath(m)
+                if real in seen:
+                    continue  # the same file again, through a symlink (a loop under `**`)
+                seen.add(real)
                 rel = os.path.relpath(m, self.root).replace(os.sep, "/")
                 found[rel] = m
         files = []

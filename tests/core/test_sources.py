@@ -138,3 +138,21 @@ def test_sources_are_observed_by_the_build_not_by_reading_the_project(make_proje
         assert r.code == 2, r
         assert "source 'events': no file matches 'data/events.csv'" in r.stderr
         assert "assetbuild.toml:4" in r.stderr
+
+
+def test_a_symlink_loop_under_a_recursive_glob_reads_each_file_once(make_project):
+    import os
+
+    from .projects import by_name, run
+
+    root = make_project(
+        {
+            "assetbuild.toml": '[project]\nname = "loop"\n\n[sources.parts]\npath = "data/**/*.csv"\n',
+            "data/a/one.csv": "id\n1\n",
+            "data/b/two.csv": "id\n2\n",
+            "assets/total.sql": "SELECT count(*) AS n FROM parts\n",
+        }
+    )
+    os.symlink(root / "data", root / "data" / "a" / "loop")  # data/a/loop -> data: a cycle
+    result = by_name(run(root))
+    assert result["parts"].rows == 2, "each file once, by its shortest path"
