@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from assetbuild.cli.common import EXCLUDE, FORMAT, emit_json, junit_target, outcome, result_text, run
+from assetbuild.cli.common import EXCLUDE, FORMAT, JUNIT_XML, emit_json, outcome, result_text, run
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -50,13 +50,7 @@ def main(ctx: click.Context, project_dir: str | None) -> None:
 @click.option(
     "--no-wait", is_flag=True, help="exit (code 75) instead of waiting when another build is running"
 )
-@click.option(
-    "--junit-xml",
-    type=click.Path(dir_okay=False),
-    default=None,
-    callback=junit_target,
-    help="write check results as JUnit XML",
-)
+@JUNIT_XML
 @click.option("-q", "--quiet", is_flag=True, help="print only failures and the summary")
 @click.option("-v", "--verbose", is_flag=True, help="print every asset and every check")
 @FORMAT
@@ -136,13 +130,7 @@ def plan(project_dir: str, select: tuple[str, ...], exclude: tuple[str, ...], fo
 @main.command("check")
 @click.argument("select", nargs=-1)
 @EXCLUDE
-@click.option(
-    "--junit-xml",
-    type=click.Path(dir_okay=False),
-    default=None,
-    callback=junit_target,
-    help="write results as JUnit XML",
-)
+@JUNIT_XML
 @FORMAT
 @click.pass_obj
 def check_cmd(
@@ -164,13 +152,7 @@ def check_cmd(
 @main.command("test")
 @click.argument("select", nargs=-1)
 @EXCLUDE
-@click.option(
-    "--junit-xml",
-    type=click.Path(dir_okay=False),
-    default=None,
-    callback=junit_target,
-    help="write results as JUnit XML",
-)
+@JUNIT_XML
 @FORMAT
 @click.pass_obj
 def test_cmd(

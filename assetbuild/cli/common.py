@@ -86,6 +86,15 @@ def junit_target(ctx: click.Context, param: click.Parameter, path: str | None) -
     return path
 
 
+JUNIT_XML = click.option(
+    "--junit-xml",
+    type=click.Path(dir_okay=False),
+    default=None,
+    callback=junit_target,
+    help="write the results (checks included) as JUnit XML",
+)
+
+
 def write_junit(assets: list[Any], path: str) -> None:
     from assetbuild.present.junit import junit_xml
 
