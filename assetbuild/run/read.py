@@ -62,9 +62,13 @@ def read(asset: str, project: str | Path = ".", lazy: bool = False, environment:
 
 def query(project_dir: str | Path, sql: str) -> pl.DataFrame:
     """Run one read-only SQL query (DuckDB) with every current asset visible under its name."""
+    import tempfile
+
     import duckdb
     import sqlglot
     from sqlglot import exp
+
+    from assetbuild.executor.sql import input_view, result_table
 
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
@@ -75,29 +79,49 @@ def query(project_dir: str | Path, sql: str) -> pl.DataFrame:
             "`assetbuild query` runs one read-only SELECT query",
             hint="assets are changed by editing their definitions and running `assetbuild build`",
         )
-    # no extension is fetched or loaded on the query's behalf
-    conn = duckdb.connect(
-        ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-    )
-    try:
-        read = frozenset(".".join(p.name for p in t.parts) for t in statements[0].find_all(exp.Table))
-        objects = current_objects(project_dir, verify=read)
-        for name, path in objects.items():
-            literal = str(path).replace("'", "''")
-            conn.execute(f"CREATE VIEW \"{name}\" AS SELECT * FROM read_parquet('{literal}')")
-        # Nothing may be read or written from here on but the assets' own files.
-        allowed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in objects.values())
-        conn.execute(f"SET allowed_paths = [{allowed}]")
-        conn.execute("SET enable_external_access = false")
-        conn.execute("SET lock_configuration = true")
+    # A query too big for memory spills to disk: to a private temporary folder, not to DuckDB's
+    # default `.tmp/` in the current folder, which may be a read-only checkout (or the user's).
+    with tempfile.TemporaryDirectory(prefix="assetbuild-query-", ignore_cleanup_errors=True) as spill:
+        # no extension is fetched or loaded on the query's behalf
+        conn = duckdb.connect(
+            ":memory:",
+            config={
+                "autoinstall_known_extensions": False,
+                "autoload_known_extensions": False,
+                "temp_directory": spill,
+            },
+        )
         try:
-            return displayable(conn.sql(sql).pl())
-        except duckdb.Error as e:
-            missing = re.search(r"Table with name (\S+) does not exist", str(e))
-            hint = _unknown_table_hint(project_dir, missing.group(1), objects) if missing else None
-            raise ProjectError(f"query failed: {str(e).strip().splitlines()[0]}", hint=hint) from None
-    finally:
-        conn.close()
+            # a long query would draw a progress bar on stdout, inside the JSON or CSV it prints
+            conn.execute("SET enable_progress_bar = false")
+            read = frozenset(".".join(p.name for p in t.parts) for t in statements[0].find_all(exp.Table))
+            objects = current_objects(project_dir, verify=read)
+            for name, path in objects.items():
+                # the assets as SQL assets see them: each column in the type that holds its values
+                try:
+                    view = input_view(name, path, "query")
+                except AssetFailure:
+                    # unreadable, and not read by this query (what it reads was verified above):
+                    # it must not fail a query about other assets
+                    continue
+                conn.execute(f'CREATE VIEW "{name}" AS {view}')
+            # Nothing may be read or written from here on but the assets' own files.
+            allowed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in objects.values())
+            conn.execute(f"SET allowed_paths = [{allowed}]")
+            conn.execute("SET enable_external_access = false")
+            conn.execute("SET lock_configuration = true")
+            try:
+                # converted as a SQL asset's result is: an INTERVAL, a HUGEINT or an ENUM arrives
+                # as the polars type that holds it, or the query fails naming the column
+                return displayable(result_table(conn.sql(sql), "query"))
+            except duckdb.Error as e:
+                missing = re.search(r"Table with name (\S+) does not exist", str(e))
+                hint = _unknown_table_hint(project_dir, missing.group(1), objects) if missing else None
+                raise ProjectError(f"query failed: {str(e).strip().splitlines()[0]}", hint=hint) from None
+            except AssetFailure as e:
+                raise ProjectError(e.message) from None
+        finally:
+            conn.close()
 
 
 def _unknown_table_hint(project_dir: str | Path, table: str, objects: dict[str, Path]) -> str:

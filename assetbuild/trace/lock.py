@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from assetbuild.errors import AssetbuildError
+from assetbuild.trace.state import store_not_writable
 
 
 class LockBusy(AssetbuildError):
@@ -22,12 +23,19 @@ class LockBusy(AssetbuildError):
 
 class BuildLock:
     def __init__(self, store_dir: Path) -> None:
-        store_dir.mkdir(parents=True, exist_ok=True)
+        self.store_dir = store_dir
         self.path = store_dir / "build.lock"
         self.fd: int | None = None
+        try:
+            store_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # a read-only project folder: say so, before anything else is tried
+            raise store_not_writable(store_dir, e) from None
 
     def acquire(self, wait: bool, on_wait: Callable[[str], None] = lambda msg: None) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:
+            raise store_not_writable(self.store_dir, e) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -119,37 +120,60 @@ class State:
     """One open state.db: a `KeyStore`, `CheckStore` and `RunLog`. Thread-safe: every call takes
     the same lock."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: sqlite3.Connection, path: Path, aside: Path | None = None) -> None:
         self.conn = conn
         self.path = path
         self._lock = threading.RLock()
+        self._aside = aside  # a private copy of a store that could not be read in place
 
     @classmethod
     def open(cls, store_dir: Path, readonly: bool = False) -> State | None:
-        """Open (creating unless `readonly`) the store; None when readonly and there is none yet."""
+        """Open (creating unless `readonly`) the store; None when readonly and there is none yet.
+
+        Read-only opening works where nothing can be written (a read-only checkout or mount, a
+        store another user built); opening to write fails at once, with a clear message, where
+        the store cannot be written, before anything is recorded.
+        """
         path = store_dir / "state.db"
         if readonly and not path.exists():
             return None
         if not readonly:
-            store_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                store_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise store_not_writable(store_dir, e) from None
+        aside: Path | None = None
+        conn: sqlite3.Connection | None = None
         try:
             if readonly:
-                # a URI: '#', '?' and '%' in the folder name must be escaped, not read as URI syntax
-                uri = f"file:{urllib.parse.quote(str(path))}?mode=ro"
-                conn = sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30)
+                conn, aside = _connect_readonly(path)
             else:
                 conn = sqlite3.connect(path, check_same_thread=False, timeout=30, isolation_level=None)
                 conn.execute("PRAGMA journal_mode=WAL")
                 conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA busy_timeout=30000")
-            state = cls(conn, path)
+            state = cls(conn, path, aside)
             state._check_version(readonly)
+            if not readonly:
+                # Take the write lock once and let go: a store that cannot be written says so now,
+                # not half-way through a build.
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
             return state
         except sqlite3.DatabaseError as e:
+            _discard(conn, aside)
+            if _is_read_only(e):
+                raise store_not_writable(store_dir, e, path) from None
             raise StoreError(
                 f"{path}: cannot open the state database ({e}). If it is damaged, move .assetbuild/ "
                 "aside and build again.",
             ) from None
+        except OSError as e:  # creating the schema in a store that cannot take it (_Tx says why)
+            _discard(conn, aside)
+            raise store_not_writable(store_dir, e, path) from None
+        except BaseException:
+            _discard(conn, aside)
+            raise
 
     def _check_version(self, readonly: bool) -> None:
         has_meta = self.conn.execute(
@@ -191,6 +215,9 @@ class State:
 
     def close(self) -> None:
         self.conn.close()
+        if self._aside is not None:
+            _remove_tree(self._aside)
+            self._aside = None
 
     # -- reading -------------------------------------------------------------------------
 
@@ -478,6 +505,123 @@ class _Tx:
 
 
 def _raise_if_full(e: sqlite3.OperationalError, path: Path) -> None:
-    """A full disk is an I/O error like any other write's (OSError ENOSPC), not a bug of ours."""
+    """A full disk, or a database that became read-only, is an I/O error like any other write's
+    (OSError ENOSPC, EACCES), not a bug of ours."""
     if getattr(e, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(e):
         raise OSError(errno.ENOSPC, f"{path}: cannot record the build ({e})") from e
+    if _is_read_only(e):
+        raise OSError(errno.EACCES, f"{path}: cannot record the build: it is read-only ({e})") from e
+
+
+# -- where the store cannot be written --------------------------------------------------------
+
+# SQLite's primary result codes for "this file or its folder cannot be written"
+_READ_ONLY_CODES = frozenset((sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM))
+_READ_ONLY_ERRNOS = frozenset((errno.EACCES, errno.EPERM, errno.EROFS))
+
+
+def _is_read_only(e: sqlite3.Error) -> bool:
+    code = getattr(e, "sqlite_errorcode", None)
+    return (code is not None and code & 0xFF in _READ_ONLY_CODES) or "readonly database" in str(e)
+
+
+def store_not_writable(store_dir: Path, e: BaseException, what: Path | None = None) -> StoreError:
+    """The error of a command that must write the store (build, check, gc) where it cannot: exit 2,
+    naming the folder (or `what`, the one file at fault) and what to do instead."""
+    if isinstance(e, OSError) and e.errno not in _READ_ONLY_ERRNOS:
+        why = e.strerror or str(e)
+        return StoreError(f"{what or store_dir}: cannot write the store ({why}); fix that and run again")
+    why = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+    if what is not None or store_dir.exists():
+        where = (
+            f"{what or store_dir} is read-only for this user ({why}): this command records its work there."
+        )
+    else:  # no store yet: it is the project folder that cannot be written
+        where = (
+            f"{store_dir.parent} is read-only for this user ({why}): this command would create "
+            f"{store_dir.name}/ there to record its work."
+        )
+    return StoreError(
+        f"{where} Run it in a writable copy of the project (or ask its owner to); plan, show, history, "
+        "query, lineage, graph and `report -o FILE` only read, and work here."
+    )
+
+
+def _connect_readonly(path: Path) -> tuple[sqlite3.Connection, Path | None]:
+    """A read-only connection to state.db, and the private folder of a copy when one was needed.
+
+    In WAL mode SQLite reads through an index (state.db-shm) that a reader creates or updates;
+    where the folder cannot be written and that index is missing, `mode=ro` fails. Then, when
+    no WAL holds committed data, state.db itself holds every transaction and is read as
+    `immutable` (no index, no locks). A writer that starts meanwhile (the owner of a shared
+    checkout) commits to a new WAL, not to state.db, until its last checkpoint: a reader's few
+    short reads see the build before. When the WAL does hold data (a copy taken while a process
+    had the store open), ignoring it would show an older build: state.db and its WAL are copied
+    to a private folder, where SQLite can build the index, and read there.
+    """
+    if not os.access(path, os.R_OK):
+        raise StoreError(
+            f"{path}: cannot read the state database (permission denied); ask its owner for read access"
+        )
+    quoted = urllib.parse.quote(str(path))  # '#', '?' and '%' in the folder name are not URI syntax
+    try:
+        return _probe(
+            sqlite3.connect(f"file:{quoted}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+        ), None
+    except sqlite3.OperationalError as e:
+        if not _is_read_only(e):
+            raise
+    wal = path.with_name(path.name + "-wal")
+    if not _holds_frames(wal):
+        conn = sqlite3.connect(f"file:{quoted}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+        return _probe(conn), None
+    import shutil  # here only: a no-op build must not import tempfile
+    import tempfile
+
+    aside = Path(tempfile.mkdtemp(prefix="assetbuild-state-"))
+    try:
+        shutil.copyfile(path, aside / path.name)
+        shutil.copyfile(wal, aside / wal.name)
+        copy = urllib.parse.quote(str(aside / path.name))
+        conn = sqlite3.connect(f"file:{copy}?mode=ro", uri=True, check_same_thread=False, timeout=30)
+        return _probe(conn), aside
+    except OSError as e:
+        _remove_tree(aside)
+        raise StoreError(
+            f"{path}: cannot read the state database: its folder is read-only and copying it with "
+            f"{wal.name} to a temporary folder failed ({e.strerror or e}); set TMPDIR to a writable folder"
+        ) from None
+    except BaseException:
+        _remove_tree(aside)
+        raise
+
+
+def _probe(conn: sqlite3.Connection) -> sqlite3.Connection:
+    """SQLite opens lazily: read once, so that a file it cannot read fails here."""
+    try:
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _holds_frames(wal: Path) -> bool:
+    """Whether a WAL file may hold transactions: more than its 32-byte header."""
+    try:
+        return wal.stat().st_size > 32
+    except FileNotFoundError:
+        return False
+
+
+def _discard(conn: sqlite3.Connection | None, aside: Path | None) -> None:
+    if conn is not None:
+        conn.close()
+    if aside is not None:
+        _remove_tree(aside)
+
+
+def _remove_tree(folder: Path) -> None:
+    import shutil
+
+    shutil.rmtree(folder, ignore_errors=True)
