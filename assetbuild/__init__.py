@@ -48,6 +48,7 @@ def asset(
     metadata: dict[str, Any] | None = None,
     export: str | None = None,
     ordered: bool = False,
+    timeout: str | float | None = None,
 ) -> Callable[[F], F]: ...
 
 

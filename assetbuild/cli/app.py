@@ -48,6 +48,13 @@ def main(ctx: click.Context, project_dir: str | None) -> None:
 @click.option("--force", is_flag=True, help="run every selected asset, even when up to date")
 @click.option("--dry-run", is_flag=True, help="say what would run (as `plan`), run nothing")
 @click.option(
+    "--timeout",
+    "timeout",
+    metavar="DURATION",
+    default=None,
+    help='stop the build after this long, e.g. "30m" (default: [build] timeout, else none)',
+)
+@click.option(
     "--no-wait", is_flag=True, help="exit (code 75) instead of waiting when another build is running"
 )
 @JUNIT_XML
@@ -63,6 +70,7 @@ def build(
     fail_fast: bool,
     force: bool,
     dry_run: bool,
+    timeout: str | None,
     no_wait: bool,
     junit_xml: str | None,
     quiet: bool,
@@ -72,6 +80,7 @@ def build(
     """Build the selected assets (all by default), running only what changed."""
 
     def action() -> int:
+        timeout_s = _duration_option("--timeout", timeout)
         if dry_run:
             from assetbuild.run.plan import plan
 
@@ -91,6 +100,7 @@ def build(
                 wait=not no_wait,
                 listeners=listeners,
                 on_wait=lambda msg: click.echo(msg, err=True),
+                timeout_s=timeout_s,
             )
         return outcome(
             result,
@@ -339,6 +349,19 @@ def lineage(
         return 0
 
     run("json" if fmt == "json" else "text", action)
+
+
+def _duration_option(option: str, value: str | None) -> float | None:
+    """A duration given on the command line, or None; a bad one is a usage error (exit 2)."""
+    if value is None:
+        return None
+    from assetbuild.definitions.settings import DURATION_HINT, parse_duration
+    from assetbuild.errors import ProjectError
+
+    seconds = parse_duration(value)
+    if seconds is None:
+        raise ProjectError(f"{option} {value!r} is not a duration", hint=DURATION_HINT)
+    return seconds
 
 
 from assetbuild.cli.visibility import gc, graph, init, report  # noqa: E402

@@ -3,15 +3,19 @@ and the common end of build, check and test (JUnit, CI annotations, JSON or text
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from assetbuild.errors import AssetbuildError, ProjectError
+
+# errnos of a file operation the machine refused: permissions, a read-only mount, no space or quota
+_ENVIRONMENT_ERRNOS = frozenset((errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT))
 
 FORMAT = click.option(
     "--format",
@@ -44,18 +48,38 @@ def run(fmt: str, action: Callable[[], int]) -> None:
         click.echo(f"error: {e}", err=True)
         sys.exit(e.exit_code)
     except KeyboardInterrupt:
-        click.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as e:
-        if os.environ.get("ASSETBUILD_DEBUG"):
-            raise
         click.echo(
-            f"internal error: {type(e).__name__}: {e}\n"
-            "  this is a bug in assetbuild; set ASSETBUILD_DEBUG=1 for details and please report it",
+            "interrupted: the running assets were stopped; what they had not finished was not published",
             err=True,
         )
-        sys.exit(3)
+        sys.exit(130)
+    except OSError as e:
+        # The machine refused a file operation (permissions, a read-only mount, a full disk) where
+        # no message of ours explains it: that is the user's environment, not a bug, so name the
+        # file and the reason (exit 2) instead of an internal error.
+        if e.errno not in _ENVIRONMENT_ERRNOS or os.environ.get("ASSETBUILD_DEBUG"):
+            _internal_error(e)
+        where = f"{e.filename}: " if e.filename else ""
+        message = f"{where}{e.strerror or e}"
+        hint = "check the permissions and free space there, or run in a writable copy of the project"
+        if fmt == "json":
+            emit_json({"error": message, "file": e.filename, "hint": hint})
+        click.echo(f"error: {message}\n  hint: {hint}", err=True)
+        sys.exit(2)
+    except Exception as e:
+        _internal_error(e)
     sys.exit(code)
+
+
+def _internal_error(e: Exception) -> NoReturn:
+    if os.environ.get("ASSETBUILD_DEBUG"):
+        raise e
+    click.echo(
+        f"internal error: {type(e).__name__}: {e}\n"
+        "  this is a bug in assetbuild; set ASSETBUILD_DEBUG=1 for details and please report it",
+        err=True,
+    )
+    sys.exit(3)
 
 
 def result_text(result: Any, **options: Any) -> str:

@@ -9,11 +9,12 @@ and `on_settled` always run on the calling thread.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Generic, TypeVar
 
 R = TypeVar("R")
+_WAKE_S = 0.2
 
 Work = Callable[[], R]
 
@@ -30,10 +31,14 @@ class Scheduler(Generic[R]):
         skipped: Callable[[str], R],
         on_settled: Callable[[str, R], None] = lambda name, result: None,
         fail_fast: bool = False,
+        cancel: Callable[[], None] = lambda: None,
+        soft: Mapping[str, Collection[str]] | None = None,
     ) -> None:
         self.order = list(order)
         chosen = set(self.order)
         self.deps = {n: [d for d in deps.get(n, ()) if d in chosen] for n in self.order}
+        # waits whose failure does not block (what only warn rules read): ordered, never blocking
+        self.soft = {n: frozenset((soft or {}).get(n, ())) for n in self.order}
         self.jobs = max(1, jobs)
         self.prepare = prepare
         self.is_failure = is_failure
@@ -41,6 +46,8 @@ class Scheduler(Generic[R]):
         self.skipped = skipped
         self.on_settled = on_settled
         self.fail_fast = fail_fast
+        # stops running work at once (Ctrl-C), so that unwinding need not wait for it to finish
+        self.cancel = cancel
 
     def run(self) -> dict[str, R]:
         settled: dict[str, R] = {}
@@ -69,11 +76,19 @@ class Scheduler(Generic[R]):
                 if waiting[c] == 0:
                     heapq.heappush(ready, (rank[c], c))
 
-        with ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="assetbuild") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="assetbuild")
+        try:
             while ready or running:
                 while ready and not stop and len(running) < in_flight:
                     _, name = heapq.heappop(ready)
-                    failed_dep = next((d for d in self.deps[name] if self.is_failure(settled[d])), None)
+                    failed_dep = next(
+                        (
+                            d
+                            for d in self.deps[name]
+                            if d not in self.soft[name] and self.is_failure(settled[d])
+                        ),
+                        None,
+                    )
                     if failed_dep is not None:
                         settle(name, self.blocked(name, failed_dep))
                         continue
@@ -86,10 +101,18 @@ class Scheduler(Generic[R]):
                     ready.clear()
                 if not running:
                     continue
-                done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                # A timeout, though nothing needs it: a signal delivered to another thread (DuckDB's,
+                # polars') does not wake a blocked wait, and Ctrl-C is handled only when this
+                # thread runs again
+                done, _ = wait(list(running), timeout=_WAKE_S, return_when=FIRST_COMPLETED)
                 for fut in sorted(done, key=lambda f: rank[running[f]]):
                     name = running.pop(fut)
                     settle(name, fut.result())
+        except BaseException:  # KeyboardInterrupt on this thread: stop the work, then unwind
+            self.cancel()
+            raise
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
         for name in self.order:
             if name not in settled:
                 settled[name] = self.skipped(name)

@@ -1,4 +1,6 @@
-"""Reads `assetbuild.toml`: project name, sources, exports, lineage, build settings.
+"""Reads `assetbuild.toml`: project name, sources, exports, lineage, build settings, and
+`[store] keep = N` (default 5): the past materializations each asset keeps besides every
+environment's current one; see DEFAULT_STORE_KEEP.
 
 Every key is checked against what is allowed, so a typo answers with the file, the line and a
 "did you mean" instead of being silently ignored.
@@ -12,6 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assetbuild.definitions.settings import (
+    ASSET_SETTING_KEYS,
+    DURATION_HINT,
+    NOT_YET,
+    SIZE_HINT,
+    AssetSettings,
+    parse_duration,
+    parse_size,
+)
 from assetbuild.errors import ProjectError, did_you_mean
 
 CONFIG_FILE = "assetbuild.toml"
@@ -28,8 +39,9 @@ def is_valid_name(name: str) -> bool:
 
 
 SOURCE_FORMATS = ("csv", "parquet", "ndjson", "json")
+RESERVED_ENVIRONMENTS = ("main", "temp", "system", "information_schema", "pg_catalog")
 
-_SECTIONS = ("project", "sources", "exports", "lineage", "build")
+_SECTIONS = ("project", "sources", "assets", "exports", "lineage", "build", "store")
 # The SQL dialects assets may be written in (sqlglot names); the embedded engine runs DuckDB's.
 SUPPORTED_DIALECTS = ("duckdb",)
 _PROJECT_KEYS = ("name", "environment", "description", "dialect")
@@ -40,7 +52,15 @@ SOURCE_OWN_OPTIONS = {  # name: (the values it takes, the first its default; the
     "missing_fields": (("error", "null"), '"error" or "null"', '"null"'),
 }
 _LINEAGE_KEYS = ("namespace", "url", "endpoint", "timeout", "api_key", "disabled")
-_BUILD_KEYS = ("jobs",)
+_BUILD_KEYS = ("jobs", "timeout", "memory_limit")
+_STORE_KEYS = ("keep",)
+# [store] keep: how many past materializations of each asset the store keeps besides every
+# environment's current one. Applied after every build that moved data (deliver/after_build.py)
+# and by `assetbuild gc`. 5 keeps a working week of daily changes instantly restorable (a revert
+# moves a pointer, nothing runs) while a project's store stops growing with every build; 0 keeps
+# only current (and, until the next build, the data that build replaced, which a reader that
+# started before it may still be reading).
+DEFAULT_STORE_KEEP = 5
 
 
 @dataclass(frozen=True)
@@ -65,6 +85,10 @@ class Config:
     jobs: int | None = None
     environment: str = "default"
     dialect: str = "duckdb"
+    assets: dict[str, AssetSettings] = field(default_factory=dict)  # [assets.NAME]
+    timeout_s: float | None = None  # [build] timeout: the whole build's
+    memory_limit: int | None = None  # [build] memory_limit, bytes: each Python asset's and DuckDB's
+    store_keep: int = DEFAULT_STORE_KEEP  # [store] keep: past materializations kept per asset
 
 
 def load_config(root: Path) -> Config:
@@ -114,11 +138,42 @@ def load_config(root: Path) -> Config:
     jobs = build.get("jobs")
     if jobs is not None and (not isinstance(jobs, int) or jobs < 1):
         raise ProjectError("[build] jobs must be a positive integer", CONFIG_FILE, _find_line(lines, "jobs"))
+    timeout_s = None
+    if "timeout" in build:
+        timeout_s = parse_duration(build["timeout"])
+        if timeout_s is None:
+            raise ProjectError(
+                f"[build] timeout {build['timeout']!r} is not a duration",
+                CONFIG_FILE,
+                _find_line(lines, "timeout", "build"),
+                hint=DURATION_HINT,
+            )
+    memory_limit = None
+    if "memory_limit" in build:
+        memory_limit = parse_size(build["memory_limit"])
+        if memory_limit is None:
+            raise ProjectError(
+                f"[build] memory_limit {build['memory_limit']!r} is not a size",
+                CONFIG_FILE,
+                _find_line(lines, "memory_limit", "build"),
+                hint=SIZE_HINT,
+            )
+    settings = {n: _asset_settings(n, spec, lines) for n, spec in _table(data, "assets", lines).items()}
     environment = project.get("environment", "default")
     if not isinstance(environment, str) or not NAME_RE.match(environment):
         raise ProjectError(
             "[project] environment must be a simple name", CONFIG_FILE, _find_line(lines, "environment")
         )
+    if environment.lower() in RESERVED_ENVIRONMENTS:
+        # each environment is a schema of the warehouse: `main` is the default environment's,
+        # the others are DuckDB's own
+        raise ProjectError(
+            f"[project] environment {environment!r} is a name DuckDB keeps for itself",
+            CONFIG_FILE,
+            _find_line(lines, "environment"),
+            hint='choose another name, e.g. "dev" or "prod"',
+        )
+    environment = environment if environment == "default" else environment.lower()
     dialect = project.get("dialect", "duckdb")
     if dialect not in SUPPORTED_DIALECTS:
         raise ProjectError(
@@ -135,6 +190,101 @@ def load_config(root: Path) -> Config:
         jobs=jobs,
         environment=environment,
         dialect=dialect,
+        assets=settings,
+        timeout_s=timeout_s,
+        memory_limit=memory_limit,
+        store_keep=_store_keep(data, lines),
+    )
+
+
+def _store_keep(data: dict[str, Any], lines: list[str]) -> int:
+    """[store] keep, checked: a whole number >= 0 (a bool is not one, whatever Python says)."""
+    store = _table(data, "store", lines)
+    _check_keys(store, _STORE_KEYS, lines, "store")
+    keep = store.get("keep", DEFAULT_STORE_KEEP)
+    if isinstance(keep, bool) or not isinstance(keep, int) or keep < 0:
+        raise ProjectError(
+            f"[store] keep must be a whole number >= 0, not {keep!r}",
+            CONFIG_FILE,
+            _find_line(lines, "keep", "store"),
+            hint=f"keep = {DEFAULT_STORE_KEEP}  # past materializations kept per asset besides current; 0 = only current",
+        )
+    return keep
+
+
+def store_keep(root: Path) -> int:
+    """[store] keep alone, for `gc`: it works on the store even when the assets do not load, so it
+    reads only this table (a broken TOML file still fails, at its line: keep is unknowable)."""
+    path = root / CONFIG_FILE
+    if not path.exists():
+        return DEFAULT_STORE_KEEP
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text)
+    except UnicodeDecodeError as e:
+        raise ProjectError(
+            f"not valid UTF-8 (byte {e.start})", CONFIG_FILE, _line_of_offset(raw, e.start)
+        ) from None
+    except tomllib.TOMLDecodeError as e:
+        line, col = _toml_position(str(e))
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(e))
+        raise ProjectError(f"TOML syntax error: {message}", CONFIG_FILE, line, col) from None
+    return _store_keep(data, text.splitlines())
+
+
+def _asset_settings(name: str, spec: Any, lines: list[str]) -> AssetSettings:
+    section = f"assets.{name}"
+    header = _find_header(lines, section) or _find_quoted_header(lines, "assets", name)
+    if not isinstance(spec, dict):
+        raise ProjectError(
+            f"[assets.{name}] must be a table of settings",
+            CONFIG_FILE,
+            header or _find_line(lines, name),
+            hint=f'[assets.{name}]\ndescription = "..."\ntimeout = "10m"',
+        )
+    for key in spec:
+        if key in NOT_YET:
+            raise ProjectError(
+                f"'{key}' in [{section}]: {NOT_YET[key]}", CONFIG_FILE, _find_line(lines, key, section)
+            )
+    _check_keys(spec, ASSET_SETTING_KEYS, lines, section)
+
+    def line(key: str) -> int | None:
+        return _find_line(lines, key, section)
+
+    for key in ("description", "owner"):
+        if key in spec and not isinstance(spec[key], str):
+            raise ProjectError(f"[{section}] {key} must be a string", CONFIG_FILE, line(key))
+    tags = spec.get("tags")
+    if tags is not None and not (isinstance(tags, list) and all(isinstance(t, str) for t in tags)):
+        raise ProjectError(
+            f"[{section}] tags must be a list of strings",
+            CONFIG_FILE,
+            line("tags"),
+            hint='tags = ["finance"]',
+        )
+    retries = spec.get("retries")
+    if retries is not None and (isinstance(retries, bool) or not isinstance(retries, int) or retries < 0):
+        raise ProjectError(f"[{section}] retries must be a whole number >= 0", CONFIG_FILE, line("retries"))
+    timeout_s = None
+    if "timeout" in spec:
+        timeout_s = parse_duration(spec["timeout"])
+        if timeout_s is None:
+            raise ProjectError(
+                f"[{section}] timeout {spec['timeout']!r} is not a duration",
+                CONFIG_FILE,
+                line("timeout"),
+                hint=DURATION_HINT,
+            )
+    return AssetSettings(
+        name=name,
+        line=header or 1,
+        description=spec.get("description"),
+        tags=tuple(tags) if tags is not None else None,
+        owner=spec.get("owner"),
+        retries=retries,
+        timeout_s=timeout_s,
     )
 
 

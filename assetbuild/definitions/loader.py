@@ -21,6 +21,7 @@ from assetbuild.definitions.config import (
     load_config,
 )
 from assetbuild.definitions.parse_cache import FileCache
+from assetbuild.definitions.settings import DURATION_HINT, AssetSettings, parse_duration
 from assetbuild.definitions.sources import source_asset
 from assetbuild.definitions.text import read_utf8
 from assetbuild.errors import ProjectError, did_you_mean
@@ -90,6 +91,8 @@ def load_project(root: str | Path, environment: str | None = None) -> Project:
             for c in found_checks:
                 checks.setdefault(c.asset, []).append(c)
     cache.forget_missing(seen | _dep_files(cache))
+    for settings in config.assets.values():
+        _apply_settings(assets, settings)
     exports = dict(config.exports)
     for a in assets.values():
         if a.export:
@@ -119,6 +122,8 @@ def load_project(root: str | Path, environment: str | None = None) -> Project:
         environment=environment or config.environment,
         dialect=config.dialect,
         jobs=config.jobs,
+        timeout_s=config.timeout_s,
+        memory_limit=config.memory_limit,
         python_checks={k: tuple(v) for k, v in checks.items()},
     )
 
@@ -207,6 +212,16 @@ def _python_assets(
     for a in payload["assets"]:
         opts: dict[str, Any] = a["options"]
         ordered = bool(opts.get("ordered", False))
+        timeout_s = None
+        if "timeout" in opts:
+            timeout_s = parse_duration(opts["timeout"])
+            if timeout_s is None:
+                raise ProjectError(
+                    f"@asset(timeout={opts['timeout']!r}) is not a duration",
+                    rel,
+                    a["line"],
+                    hint=DURATION_HINT,
+                )
         if not is_valid_name(a["name"]):
             raise ProjectError(
                 f"asset name {a['name']!r} is not a valid identifier", rel, a["line"], hint=NAME_HINT
@@ -229,12 +244,53 @@ def _python_assets(
                 schema_model=opts.get("schema"),
                 export=opts.get("export"),
                 ordered=ordered,
+                timeout_s=timeout_s,
                 # the decorator is not part of the fingerprint: an ordered table is other content
                 config={"ordered": True} if ordered else {},
             )
         )
     checks = [PythonCheck(path=rel, **c) for c in payload["checks"]]
     return assets, checks
+
+
+def _apply_settings(assets: dict[str, AssetDef], settings: AssetSettings) -> None:
+    """Lay `[assets.NAME]` over the asset it names; a setting said in two places is an error."""
+    a = assets.get(settings.name)
+    if a is None:
+        raise ProjectError(
+            f"[assets.{settings.name}] names no asset of this project",
+            CONFIG_FILE,
+            settings.line,
+            hint=did_you_mean(settings.name, sorted(assets)) or "the name is the SQL file's or function's",
+        )
+    if a.kind is Kind.SOURCE:
+        raise ProjectError(
+            f"'{settings.name}' is a source: describe it in [sources.{settings.name}]",
+            CONFIG_FILE,
+            settings.line,
+        )
+    given = {
+        "description": settings.description,
+        "tags": settings.tags,
+        "owner": settings.owner,
+        "retries": settings.retries,
+        "timeout_s": settings.timeout_s,
+    }
+    changes: dict[str, Any] = {}
+    for field_name, value in given.items():
+        if value is None:
+            continue
+        own = getattr(a, field_name)
+        if own not in (None, (), 0) and own != value:
+            key = "timeout" if field_name == "timeout_s" else field_name
+            raise ProjectError(
+                f"{key} of '{a.name}' is set both in [assets.{a.name}] and at {a.path}:{a.line}",
+                CONFIG_FILE,
+                settings.line,
+                hint="keep one of them",
+            )
+        changes[field_name] = value
+    assets[a.name] = replace(a, **changes)
 
 
 def _resolve_sql_case(assets: dict[str, AssetDef]) -> None:

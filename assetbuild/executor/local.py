@@ -10,10 +10,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assetbuild.executor.protocol import Executors, InputRef, StagedOutput
+from assetbuild.executor.protocol import Deadline, Executors, InputRef, StagedOutput
 from assetbuild.model.assets import AssetDef, Kind, Project, SourceFile
 
 if TYPE_CHECKING:
+    from assetbuild.executor.isolation import PythonWorkers
     from assetbuild.executor.python import ModuleLoader
     from assetbuild.executor.sql import SqlEngine
 
@@ -35,11 +36,16 @@ class SourceFiles:
     def __init__(self, project: Project) -> None:
         self.project = project
 
-    def run(self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path) -> StagedOutput:
+    def run(
+        self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path, deadline: Deadline | None = None
+    ) -> StagedOutput:
         from assetbuild.executor.source import read_source
 
         files = tuple(SourceFile(n.removeprefix("file:"), r.content_hash, 0) for n, r in inputs.items())
         return stage(read_source(self.project.root, asset, files), staged)
+
+    def cancel(self) -> None:
+        pass  # reading files ends soon; the build stops after it
 
     def close(self) -> None:
         pass
@@ -48,36 +54,62 @@ class SourceFiles:
 class EmbeddedDuckDB:
     """SQL assets on one in-process DuckDB shared by the build (a cursor per asset)."""
 
-    def __init__(self, dialect: str, readable: Sequence[Path]) -> None:
+    def __init__(
+        self, dialect: str, readable: Sequence[Path], memory_limit: int | None, spill_dir: Path | None
+    ) -> None:
         from assetbuild.executor.sql import SqlEngine
 
         self.dialect = dialect
-        self.engine: SqlEngine = SqlEngine(readable=readable)
+        self.engine: SqlEngine = SqlEngine(readable=readable, memory_limit=memory_limit, spill_dir=spill_dir)
 
-    def run(self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path) -> StagedOutput:
-        return stage(self.engine.run(asset, {n: r.path for n, r in inputs.items()}), staged, asset.ordered)
+    def run(
+        self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path, deadline: Deadline | None = None
+    ) -> StagedOutput:
+        table = self.engine.run(asset, {n: r.path for n, r in inputs.items()}, deadline)
+        return stage(table, staged, asset.ordered)
+
+    def cancel(self) -> None:
+        self.engine.cancel()
 
     def close(self) -> None:
         self.engine.close()
 
 
 class PythonFunctions:
-    """Python assets in this process, their modules imported once per build."""
+    """Python assets, each run in a worker process (executor/isolation.py) that writes its table.
 
-    def __init__(self, root: Path) -> None:
-        from assetbuild.executor.python import ModuleLoader
+    `loader` imports the project's modules in this process, for what must run here: `@check`
+    functions and pandera schemas used by the checks.
+    """
 
-        self.loader: ModuleLoader = ModuleLoader(root)
+    def __init__(self, root: Path, log_dir: Path, memory_limit: int | None) -> None:
+        from assetbuild.executor.isolation import PythonWorkers
 
-    def run(self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path) -> StagedOutput:
-        from assetbuild.executor.python import run_python
+        self.root = root
+        self.workers: PythonWorkers = PythonWorkers(root, log_dir, memory_limit)
+        self._loader: ModuleLoader | None = None
 
-        return stage(
-            run_python(asset, self.loader, {n: r.path for n, r in inputs.items()}), staged, asset.ordered
-        )
+    @property
+    def loader(self) -> ModuleLoader:
+        if self._loader is None:
+            from assetbuild.executor.python import ModuleLoader
+
+            self._loader = ModuleLoader(self.root)
+        return self._loader
+
+    def run(
+        self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path, deadline: Deadline | None = None
+    ) -> StagedOutput:
+        return self.workers.run(asset, inputs, staged, deadline)
+
+    def warm(self) -> None:
+        self.workers.warm()
+
+    def cancel(self) -> None:
+        self.workers.cancel()
 
     def close(self) -> None:
-        pass
+        self.workers.close()
 
 
 def engine_of(asset: AssetDef) -> str:
@@ -88,14 +120,26 @@ def engine_of(asset: AssetDef) -> str:
     return EMBEDDED_ENGINE
 
 
-def local_executors(project: Project, readable: Sequence[Path] = ()) -> Executors:
-    """The executors of this machine; SQL assets may read the store's objects (and `readable`)."""
+def local_executors(
+    project: Project,
+    readable: Sequence[Path] = (),
+    log_dir: Path | None = None,
+    spill_dir: Path | None = None,
+) -> Executors:
+    """The executors of this machine; SQL assets may read the store's objects (and `readable`).
+
+    Python assets write what they print to `log_dir/ASSET.log`; DuckDB spills to `spill_dir`.
+    """
     dirs = [project.store_dir / "objects", *readable]
+    logs = log_dir if log_dir is not None else project.store_dir / "logs" / "latest"
+    limit = project.memory_limit
     return Executors(
         {
             (Kind.SOURCE.value, "files"): lambda: SourceFiles(project),
-            (Kind.SQL.value, EMBEDDED_ENGINE): lambda: EmbeddedDuckDB(project.dialect, dirs),
-            (Kind.PYTHON.value, "python"): lambda: PythonFunctions(project.root),
+            (Kind.SQL.value, EMBEDDED_ENGINE): lambda: EmbeddedDuckDB(
+                project.dialect, dirs, limit, spill_dir
+            ),
+            (Kind.PYTHON.value, "python"): lambda: PythonFunctions(project.root, logs, limit),
         },
         engine_of,
     )

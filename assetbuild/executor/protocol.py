@@ -9,6 +9,7 @@ quarantined, gates it and publishes it; it never looks inside the data itself.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,8 +40,27 @@ class StagedOutput:
     frame: Any = None
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """When a run must have finished (time.monotonic()), and why, in words for the failure."""
+
+    at: float
+    why: str
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+
 class Executor(Protocol):
-    def run(self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path) -> StagedOutput: ...
+    def run(
+        self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path, deadline: Deadline | None = None
+    ) -> StagedOutput:
+        """Leave the asset's table complete at `staged`; past `deadline` stop and fail."""
+        ...
+
+    def cancel(self) -> None:
+        """Stop all running work now (the build was interrupted); called from another thread."""
+        ...
 
     def close(self) -> None: ...
 
@@ -75,8 +95,24 @@ class Executors:
                 self._made[key] = factory()
             return self._made[key]
 
-    def run(self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path) -> StagedOutput:
-        return self.for_asset(asset).run(asset, inputs, staged)
+    def run(
+        self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path, deadline: Deadline | None = None
+    ) -> StagedOutput:
+        return self.for_asset(asset).run(asset, inputs, staged, deadline)
+
+    def warm(self, kind: str, engine: str) -> None:
+        """Let the executor of (kind, engine) get ready ahead of its first asset, if it can
+        (an executor may have a `warm()` method: starting a process, opening a session)."""
+        warm = getattr(self.get(kind, engine), "warm", None)
+        if warm is not None:
+            warm()
+
+    def cancel(self) -> None:
+        """Stop what every executor made so far is running (Ctrl-C), without waiting for it."""
+        with self._lock:
+            made = list(self._made.values())
+        for executor in made:
+            executor.cancel()
 
     def close(self) -> None:
         with self._lock:

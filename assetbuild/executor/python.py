@@ -92,10 +92,13 @@ def run_python(asset: AssetDef, loader: ModuleLoader, inputs: dict[str, Path]) -
     fn = loader.function(asset.path, asset.function)
     kwargs: dict[str, Any] = {}
     for name, path in inputs.items():
-        kwargs[name] = pl.scan_parquet(path) if name in asset.lazy_params else pl.read_parquet(path)
+        kwargs[name] = read_input(path, input_kind(fn, name, name in asset.lazy_params))
     try:
         value = fn(**kwargs)
-    except (Exception, SystemExit) as e:  # sys.exit() in an asset fails that asset, not the build
+    except MemoryError:
+        raise  # the worker reports it as running out of memory, with the peak it reached
+    except BaseException as e:
+        # sys.exit(), KeyboardInterrupt, GeneratorExit: that asset fails, not the build
         raise AssetFailure(
             f"{asset.path}:{asset.line}: {asset.name} raised {type(e).__name__}: {e}",
             user_traceback(e, loader.root),
@@ -109,6 +112,56 @@ def run_python(asset: AssetDef, loader: ModuleLoader, inputs: dict[str, Path]) -
             f"{asset.path}:{asset.line}: {asset.name}: computing its result failed: {type(e).__name__}: {e}",
             user_traceback(e, loader.root),
         ) from None
+
+
+# What a parameter's annotation asks for: the table is given as that library's table.
+_KINDS = {
+    ("polars", "DataFrame"): "polars",
+    ("polars", "LazyFrame"): "lazy",
+    ("pandas", "DataFrame"): "pandas",
+    ("pyarrow", "Table"): "arrow",
+}
+
+
+def input_kind(fn: Any, param: str, lazy: bool) -> str:
+    """Which table type parameter `param` of `fn` wants: polars (the default), lazy, pandas or arrow.
+
+    The annotation is resolved without evaluating it: a string annotation (`from __future__ import
+    annotations`) is looked up name by name in the function's module, so `pd.DataFrame` is
+    pandas' DataFrame whatever `pd` is called there.
+    """
+    annotation = getattr(fn, "__annotations__", {}).get(param)
+    if isinstance(annotation, str):
+        annotation = _resolve(annotation, getattr(fn, "__globals__", {}))
+    if annotation is not None:
+        module = (getattr(annotation, "__module__", None) or "").split(".")[0]
+        kind = _KINDS.get((module, getattr(annotation, "__name__", "")))
+        if kind is not None:
+            return kind
+    return "lazy" if lazy else "polars"
+
+
+def _resolve(text: str, namespace: dict[str, Any]) -> Any:
+    parts = text.strip().strip("'\"").split(".")
+    if not all(p.isidentifier() for p in parts) or parts[0] not in namespace:
+        return None
+    value = namespace[parts[0]]
+    for part in parts[1:]:
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value
+
+
+def read_input(path: Path, kind: str) -> Any:
+    if kind == "lazy":
+        return pl.scan_parquet(path)
+    if kind in ("pandas", "arrow"):
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(path)
+        return table.to_pandas() if kind == "pandas" else table
+    return pl.read_parquet(path)
 
 
 def user_traceback(exc: BaseException, root: Path) -> str:

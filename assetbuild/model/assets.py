@@ -49,6 +49,8 @@ class AssetDef:
     format: str | None = None
     # an ordered table (a top-level ORDER BY, or @asset(ordered=True)): its row order is content
     ordered: bool = False
+    # how long one run may take before it is stopped and fails (None: no limit)
+    timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,8 @@ class Project:
     dialect: str = "duckdb"  # the SQL dialect assets are written in
     jobs: int | None = None  # [build] jobs: assets run at once (default: the cores)
     python_checks: dict[str, tuple[PythonCheck, ...]] = field(default_factory=dict)
+    timeout_s: float | None = None  # [build] timeout: the whole build's
+    memory_limit: int | None = None  # [build] memory_limit in bytes
 
     @property
     def store_dir(self) -> Path:

@@ -102,6 +102,7 @@ class AssetResult:
     bytes: int | None = None
     schema: list[tuple[str, str]] | None = None
     why: Reason | None = None  # the reason as data; `reason` is its text
+    log: str | None = None  # project-relative file holding what a Python asset printed, if anything
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -120,6 +121,8 @@ class AssetResult:
             d["error"] = self.error
         if self.blocked_by is not None:
             d["blocked_by"] = self.blocked_by
+        if self.log is not None:
+            d["log"] = self.log
         return d
 
 

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from assetbuild.core.scheduler import Scheduler
 from assetbuild.definitions.loader import load_project
+from assetbuild.definitions.settings import format_duration
 from assetbuild.deliver.after_build import deliver
 from assetbuild.errors import AssetbuildError, AssetFailure
 from assetbuild.executor.local import local_executors, module_loader
-from assetbuild.executor.protocol import Executors, InputRef, StagedOutput
+from assetbuild.executor.protocol import Deadline, Executors, InputRef, StagedOutput
 from assetbuild.gate.audit import Audit, Auditor, load_rulesets
 from assetbuild.lineage.lazy import LazyLineage, lineage_disabled_for
 from assetbuild.model.assets import AssetDef, Kind, Project
@@ -29,7 +30,7 @@ from assetbuild.model.events import Listener, RunInfo
 from assetbuild.model.reasons import Cause, Reason
 from assetbuild.model.results import FAILING, AssetResult, BuildResult, Status
 from assetbuild.model.runids import new_run_id
-from assetbuild.run.decisions import AssetDecision, Decider, dependencies, what_runs
+from assetbuild.run.decisions import AssetDecision, Decider, dependencies, never_blocking, what_runs
 from assetbuild.sources.probe import observe
 from assetbuild.trace.lock import BuildLock
 from assetbuild.trace.objects import ObjectStore
@@ -53,6 +54,7 @@ class BuildOptions:
     environment: str | None = None
     command: str = "build"
     exclude: tuple[str, ...] = ()
+    timeout_s: float | None = None  # the whole build's (default: [build] timeout)
 
 
 @dataclass
@@ -107,7 +109,20 @@ class Builder:
         self.listeners = _Listeners(listeners)
         self.run_id = new_run_id()
         self.shared = _Shared()
-        self.executors = executors if executors is not None else local_executors(project)
+        self.log_dir = project.store_dir / "logs" / self.run_id
+        self.executors = (
+            executors
+            if executors is not None
+            else local_executors(project, log_dir=self.log_dir, spill_dir=project.store_dir / "tmp")
+        )
+        timeout = options.timeout_s if options.timeout_s is not None else project.timeout_s
+        self.deadline = (
+            Deadline(
+                time.monotonic() + timeout, f"the build's timeout ({format_duration(timeout)}) was reached"
+            )
+            if timeout
+            else None
+        )
         self.deliver_results = deliver_results
         self.rulesets = load_rulesets(project)
         self.auditor = Auditor(project, state, self.rulesets, self._read_current, self._python_attr)
@@ -115,6 +130,9 @@ class Builder:
         self.lineage_enabled = False  # set when an OpenLineage listener is attached
         self._damaged: dict[str, str] = {}  # upstream -> why its stored data cannot be used
         self._moved = False  # did this build change any `current` row (pointer or check verdict)?
+        self._warmed = False  # has a Python worker been started ahead of need?
+        self._names: list[str] = []
+        self._done: set[str] = set()  # the assets settled so far
 
     # -- the build -----------------------------------------------------------------------
 
@@ -122,10 +140,13 @@ class Builder:
         t0 = time.perf_counter()
         project = self.project
         self.shared.current = self.state.current(self.env)
+        _prune_logs(self.project.store_dir / "logs")
         self.shared.content_of = {n: c.mat.content_hash for n, c in self.shared.current.items()}
         self.shared.schema_of = {}  # filled as assets settle; older schemas come from `current`
         names = what_runs(project, self.options.select, self.options.exclude, self.shared.current)
+        self._names = names
         deps = dependencies(project, self.auditor, names)
+        soft = never_blocking(project, self.auditor, names, deps)  # a warn rule never blocks
         # the sources as they are now: the build key of each source is made of what this sees
         self.observed = observe(project, names)
         self.decider = Decider(
@@ -152,9 +173,15 @@ class Builder:
             ),
             on_settled=self._settled,
             fail_fast=self.options.fail_fast,
+            cancel=self.executors.cancel,
+            soft=soft,
         )
         try:
             settled = scheduler.run()
+        except KeyboardInterrupt:
+            # what ran is recorded as it settled; nothing half-done was published (write → audit → publish)
+            self.state.finish_run(self.run_id, "interrupted", {}, [])
+            raise
         finally:
             self.executors.close()
         result = BuildResult(
@@ -162,7 +189,11 @@ class Builder:
         )
         unchanged = None if self._moved else self.shared.current
         if self.deliver_results:
-            result.errors.extend(deliver(project, self.state, self.env, self.objects, unchanged))
+            # a failed build keeps every version for whoever looks into it: no retention
+            ok = not any(a.status in FAILING for a in result.assets)
+            result.errors.extend(
+                deliver(project, self.state, self.env, self.objects, unchanged, result.warnings, retain=ok)
+            )
         self.state.finish_run(
             self.run_id,
             result.status,
@@ -196,6 +227,7 @@ class Builder:
         )
 
     def _settled(self, name: str, result: AssetResult) -> None:
+        self._done.add(name)
         if result.status in (Status.BUILT, Status.RESTORED, Status.UP_TO_DATE):
             self.shared.content_of[name] = result.content_hash
             if result.schema is not None:
@@ -209,6 +241,9 @@ class Builder:
     ) -> AssetResult | Callable[[], AssetResult]:
         d = self.decider.decide(name, self.shared.content_of)
         a = self.project.assets[name]
+        if self.deadline is not None and self.deadline.left() <= 0 and d.status is not Status.UP_TO_DATE:
+            # a failure, not a skip: a build that did not do its work must not exit 0
+            return AssetResult(name, a.kind.value, Status.FAILED, f"not started: {self.deadline.why}")
         if d.status is Status.BLOCKED:
             return AssetResult(
                 name, a.kind.value, Status.BLOCKED, str(d.reason), blocked_by=d.blocked_by, why=d.reason
@@ -270,6 +305,19 @@ class Builder:
         return self._result(a, Status.RESTORED, d.reason, mat, audit, key, time.perf_counter() - t0)
 
     def _execute(self, a: AssetDef, d: AssetDecision) -> AssetResult:
+        if not self._warmed and a.kind is not Kind.PYTHON and self._python_may_run():
+            self._warmed = True
+            try:
+                self.executors.warm(Kind.PYTHON.value, "python")
+            except Exception as e:  # only a head start; running the asset will say what is wrong
+                self.warnings.append(f"starting a worker for Python assets failed: {e}")
+        result = self._execute_once(a, d)
+        log = self.log_dir / f"{a.name}.log"
+        if a.kind is Kind.PYTHON and log.is_file() and log.stat().st_size:
+            result.log = str(log.relative_to(self.project.root))
+        return result
+
+    def _execute_once(self, a: AssetDef, d: AssetDecision) -> AssetResult:
         t0 = time.perf_counter()
         key, parts, inputs = d.key, d.parts, d.inputs
         info = RunInfo(
@@ -338,12 +386,30 @@ class Builder:
         while True:
             try:
                 inputs = self._inputs(a)
-                return self.executors.run(a, inputs, self.objects.staging_path(self.run_id, a.name))
+                staged = self.objects.staging_path(self.run_id, a.name)
+                return self.executors.run(a, inputs, staged, self._deadline_of(a))
             except AssetFailure:
                 if attempt >= a.retries:
                     raise
                 time.sleep(min(_BACKOFF_S * 2**attempt, 30.0))
                 attempt += 1
+
+    def _python_may_run(self) -> bool:
+        """Is a Python asset still to be decided? Something upstream of it is running now."""
+        return any(self.project.assets[n].kind is Kind.PYTHON and n not in self._done for n in self._names)
+
+    def _deadline_of(self, a: AssetDef) -> Deadline | None:
+        """The sooner of the asset's own timeout (counted from now) and the build's."""
+        own = (
+            Deadline(
+                time.monotonic() + a.timeout_s,
+                f"it ran longer than its timeout ({format_duration(a.timeout_s)})",
+            )
+            if a.timeout_s
+            else None
+        )
+        candidates = [d for d in (own, self.deadline) if d is not None]
+        return min(candidates, key=lambda d: d.at) if candidates else None
 
     def _audit(
         self,
@@ -475,6 +541,21 @@ class Builder:
         )
 
 
+# What Python assets printed is kept for the last runs only.
+_KEEP_LOGS = 20
+
+
+def _prune_logs(logs: Path) -> None:
+    try:
+        runs = sorted(p for p in logs.iterdir() if p.is_dir())  # run ids sort by time (UUIDv7)
+    except OSError:
+        return
+    import shutil
+
+    for old in runs[:-_KEEP_LOGS]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def _reads_back_as(path: Path, content_hash: str) -> bool:
     """Whether an existing object whose bytes differ holds the same table (read only then)."""
     from assetbuild.executor.content import parquet_holds
@@ -504,10 +585,13 @@ def build(
     on_wait: Callable[[str], None] = lambda msg: None,
     lineage: bool = True,
     exclude: Sequence[str] = (),
+    timeout_s: float | None = None,
 ) -> BuildResult:
     """Build the selected assets incrementally; the Python face of `assetbuild build`."""
     project = load_project(project_dir, environment)
-    options = BuildOptions(tuple(select), jobs, force, fail_fast, wait, environment, exclude=tuple(exclude))
+    options = BuildOptions(
+        tuple(select), jobs, force, fail_fast, wait, environment, exclude=tuple(exclude), timeout_s=timeout_s
+    )
     lock = BuildLock(project.store_dir)
     lock.acquire(wait, on_wait)
     try:

@@ -82,11 +82,18 @@ def run_assets(
                         hint="add them under `given:` (an empty list is fine)",
                     )
                 out = executors.run(a, {u: refs[u] for u in a.upstream}, Path(tmp) / f"{name}.parquet")
-                outputs[name] = out.frame
+                # a Python asset's table stays in its worker: read the object it wrote
+                outputs[name] = out.frame if out.frame is not None else _read(out.path)
                 refs[name] = InputRef(name, out.path, out.content_hash)
         finally:
             executors.close()
     return outputs
+
+
+def _read(path: Path) -> Any:
+    import polars as pl
+
+    return pl.read_parquet(path)
 
 
 def assert_same_rows(actual: Any, expected: Any) -> None:

@@ -5,6 +5,7 @@ Each command runs under `python -X importtime`, which lists every module the pro
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -63,12 +64,49 @@ def built(tmp_path, run_cli) -> Path:
 
 
 def test_the_probe_sees_heavy_imports(built):
-    """The test can fail: a build that runs an asset does import polars and the user's module."""
+    """The test can fail: a build that runs an asset does import polars, and one that runs a
+    `@check` imports the user's module (Python assets themselves run in worker processes)."""
     (built / "assets/by_user.sql").write_text(BY_USER.replace("sum(amount)", "max(amount)"))
     (built / "assets/limits.py").write_text("LIMIT = 1\n")
+    (built / "assets/checks.py").write_text(
+        "from assetbuild import check\nfrom limits import LIMIT\n\n\n"
+        "@check(asset='clean')\ndef has_rows(clean):\n    return clean.height >= LIMIT\n"
+    )
     mods = imported(built, "build")
     assert {"polars", "duckdb", "sqlglot"} <= mods
-    assert "limits" in user_modules(mods), "clean.py ran and imported its project module"
+    assert "limits" in user_modules(mods), "the @check ran and imported its project module"
+
+
+def test_python_assets_run_outside_the_build_process(built):
+    """clean.py runs (it imports limits) in a worker: the build's own process never imports it."""
+    (built / "assets/limits.py").write_text("LIMIT = 1\n")
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            ASSETBUILD,
+            "--project",
+            str(built),
+            "build",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OPENLINEAGE_DISABLED": "true"},
+        timeout=120,
+    )
+    assert p.returncode == 0, p.stderr[-2000:]
+    statuses = {a["name"]: a["status"] for a in json.loads(p.stdout)["assets"]}
+    assert statuses["clean"] == "built", statuses
+    mods = {
+        ln.rsplit("|", 1)[-1].strip().split(".")[0]
+        for ln in p.stderr.splitlines()
+        if ln.startswith("import time:")
+    }
+    assert mods, "no -X importtime output"
+    assert not user_modules(mods)
 
 
 @pytest.mark.parametrize(

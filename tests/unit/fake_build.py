@@ -9,7 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from assetbuild.errors import AssetFailure
-from assetbuild.executor.protocol import Executors, InputRef, StagedOutput
+from assetbuild.executor.protocol import Deadline, Executors, InputRef, StagedOutput
 from assetbuild.hashing import hash_bytes
 from assetbuild.model.assets import AssetDef, Kind, Project
 from assetbuild.model.results import BuildResult
@@ -28,13 +28,18 @@ class FakeExecutor:
         self.fail = fail
         self.ran: list[str] = []
 
-    def run(self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path) -> StagedOutput:
+    def run(
+        self, asset: AssetDef, inputs: Mapping[str, InputRef], staged: Path, deadline: Deadline | None = None
+    ) -> StagedOutput:
         self.ran.append(asset.name)
         if asset.name in self.fail:
             raise AssetFailure(f"{asset.name} failed on purpose")
         data = (self.values[asset.name] + "|" + ",".join(r.content_hash for r in inputs.values())).encode()
         staged.write_bytes(data)
         return StagedOutput(staged, hash_bytes(data), 1, [("v", "str")])
+
+    def cancel(self) -> None:
+        pass
 
     def close(self) -> None:
         pass
