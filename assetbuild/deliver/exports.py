@@ -8,10 +8,16 @@ Targets, from `[exports]` or `@asset(export=...)`:
 Every write goes aside first and is renamed into place, so a reader sees the old export or the
 new one, never half of one. An export is rewritten only when the asset's content hash changed
 (remembered in `.assetbuild/exports.json`), and only ever from published data.
+
+Environments: the default environment's exports land at their declared paths; another
+environment's land in a folder named after it beside them (`out/x.parquet` -> `out/dev/x.parquet`),
+or wherever a `{environment}` placeholder in the path puts them, so that a dev build never
+overwrites what others read as the default environment's (`environment_path`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -21,24 +27,56 @@ from typing import Any
 
 from assetbuild.definitions.exports import ExportTarget
 
+DEFAULT_ENVIRONMENT = "default"
+ENVIRONMENT_PLACEHOLDER = "{environment}"
+
+
+def environment_path(path: str, environment: str) -> str:
+    """Where an export declared at `path` (project-relative) lands for `environment`.
+
+    lineage/naming.py names the same path (a sibling layer: neither imports the other), and
+    tests/lineage keeps the two equal."""
+    if ENVIRONMENT_PLACEHOLDER in path:
+        return path.replace(ENVIRONMENT_PLACEHOLDER, environment)
+    if environment == DEFAULT_ENVIRONMENT:
+        return path
+    parent, _, name = path.rstrip("/").rpartition("/")
+    return f"{parent}/{environment}/{name}" if parent else f"{environment}/{name}"
+
 
 class Exporter:
-    def __init__(self, root: Path, store_dir: Path) -> None:
+    def __init__(self, root: Path, store_dir: Path, environment: str = DEFAULT_ENVIRONMENT) -> None:
         self.root = root
         self.store_dir = store_dir
-        self.record_path = store_dir / "exports.json"
+        self.environment = environment
+        # each environment remembers its own exports (the default one in the file it always
+        # had), so that builds of two environments never rewrite each other's record, nor
+        # mistake each other's exports for ones left behind
+        name = "exports.json" if environment == DEFAULT_ENVIRONMENT else f"exports.{environment}.json"
+        self.record_path = store_dir / name
         try:
             self.record: dict[str, dict[str, Any]] = json.loads(self.record_path.read_text())
         except (OSError, ValueError):
             self.record = {}
 
+    def target_of(self, target: ExportTarget) -> ExportTarget:
+        """The declared target as this environment writes it."""
+        path = environment_path(target.path, self.environment)
+        return target if path == target.path else dataclasses.replace(target, path=path)
+
+    def describe(self, target: ExportTarget) -> str:
+        """Where this environment's export lands, as a build reports it (`out/dev/x.parquet`)."""
+        return self.target_of(target).describe()
+
     def needed(self, asset: str, target: ExportTarget, content_hash: str) -> bool:
+        target = self.target_of(target)
         if self.record.get(asset) != target.record_entry(content_hash):
             return True
         return not (self.root / target.path).exists()
 
     def export(self, asset: str, target: ExportTarget, object_path: Path, content_hash: str) -> None:
         """Write the export (raises OSError on failure, leaving the previous export in place)."""
+        target = self.target_of(target)
         dest = self._inside(target.path)
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.assetbuild-tmp")
@@ -81,10 +119,12 @@ class Exporter:
             str(db), config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
         )
         try:
-            literal = str(object_path).replace("'", "''")
+            from assetbuild.executor.sql import input_view
+
+            select = input_view(table, object_path, "export")  # faithful types, as SQL assets see them
             # one transaction: readers see the old table or the new one
             conn.execute("BEGIN")
-            conn.execute(f"CREATE OR REPLACE TABLE \"{table}\" AS SELECT * FROM read_parquet('{literal}')")
+            conn.execute(f'CREATE OR REPLACE TABLE "{table}" AS {select}')
             conn.execute("COMMIT")
         finally:
             conn.close()

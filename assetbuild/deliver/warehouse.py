@@ -19,7 +19,7 @@ from pathlib import Path
 
 WAREHOUSE = "warehouse.duckdb"
 _STATE = "warehouse.json"
-_VERSION = 3
+_VERSION = 4  # 4: views show the faithful types (executor.sql.input_view)
 
 
 def warehouse_path(store_dir: Path) -> Path:
@@ -42,6 +42,8 @@ def refresh_warehouse(store_dir: Path, schemas: Mapping[str, Mapping[str, str | 
     if shown == views:
         return False
     import duckdb
+
+    from assetbuild.executor.sql import input_view
 
     tmp = store_dir / f"{WAREHOUSE}.{os.getpid()}.tmp"
     _remove(tmp)
@@ -69,10 +71,10 @@ def refresh_warehouse(store_dir: Path, schemas: Mapping[str, Mapping[str, str | 
             for key, path in views.items():
                 schema, name = key.split("\x00")
                 if shown.get(key) != path:
-                    literal = path.replace("'", "''")
-                    conn.execute(
-                        f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS SELECT * FROM read_parquet(\'{literal}\')'
-                    )
+                    # the types SQL assets see (a Duration as INTERVAL, an Enum as ENUM), not
+                    # the Parquet file's physical ones
+                    select = input_view(name, Path(path), "warehouse")
+                    conn.execute(f'CREATE OR REPLACE VIEW "{schema}"."{name}" AS {select}')
             conn.execute("COMMIT")
             conn.execute("CHECKPOINT")
         finally:

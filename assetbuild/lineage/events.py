@@ -2,8 +2,12 @@
 
 One parent run per build (job `{project}`), one child run per executed asset (job
 `{project}.{asset}`) and one per asset's checks (job `{project}.{asset}.check`), each child
-carrying `parent` and `root` on every event. Pure: every input (times, ids, source code, column
-lineage, metrics) is passed in; nothing here reads files, clocks or the network.
+carrying `parent` and `root` on every event. A restore (an earlier version made current again,
+nothing run) is a run of the asset's job too, marked by our own `assetbuild_restore` run facet:
+without it the backend would go on showing the version reverted away from as current. Names
+are in naming.py; column types in DuckDB's names (types.py). Pure: every input (times, ids,
+source code, column lineage, metrics) is passed in; nothing here reads files, clocks or the
+network.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import attr
 from openlineage.client import constants as ol_constants
 from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
+    RunFacet,
     column_lineage_dataset,
     data_quality_assertions_dataset,
     data_quality_metrics_input_dataset,
@@ -32,6 +38,7 @@ from openlineage.client.facet_v2 import (
     schema_dataset,
     source_code_job,
     sql_job,
+    symlinks_dataset,
     tags_job,
 )
 from openlineage.client.serde import Serde
@@ -41,6 +48,7 @@ from assetbuild.lineage.columns import ColumnLineage, ColumnSource
 from assetbuild.lineage.metrics import (
     data_quality_metrics as data_quality_metrics,  # the engine imports it from here
 )
+from assetbuild.lineage.types import duckdb_type
 from assetbuild.model.assets import AssetDef, Kind, Project, SourceFile
 from assetbuild.model.events import RunInfo
 from assetbuild.model.results import AssetResult, BuildResult, CheckResult, Severity, Status
@@ -49,6 +57,63 @@ from assetbuild.version import __version__
 PRODUCER = f"https://pypi.org/project/assetbuild/{__version__}/"
 INTEGRATION = "ASSETBUILD"
 SQL_DIALECT = "duckdb"
+
+# Our one custom facet. The spec asks custom facets for a `_producer` and a `_schemaURL` naming
+# their own schema (the key prefixed by the producer, as `airflow_*`, `spark_*` are). The schema
+# is below, versioned on its own, not with the package; it is not served at that URL yet, so a
+# consumer that fetches schemas finds nothing there (tests/lineage validates against this copy).
+RESTORE_FACET = "assetbuild_restore"
+RESTORE_FACET_SCHEMA_ID = (
+    "https://pypi.org/project/assetbuild/spec/facets/1-0-0/AssetbuildRestoreRunFacet.json"
+)
+RESTORE_FACET_SCHEMA_URL = f"{RESTORE_FACET_SCHEMA_ID}#/$defs/AssetbuildRestoreRunFacet"
+RESTORE_FACET_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": RESTORE_FACET_SCHEMA_ID,
+    "$defs": {
+        "AssetbuildRestoreRunFacet": {
+            "allOf": [
+                {"$ref": "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunFacet"},
+                {
+                    "type": "object",
+                    "description": "This run ran nothing: it made a version stored earlier current again.",
+                    "properties": {
+                        "restored": {"type": "boolean", "const": True},
+                        "contentHash": {
+                            "type": "string",
+                            "description": "assetbuild's content hash of the version made current "
+                            "(the output's `version` facet)",
+                        },
+                        "buildKey": {
+                            "type": "string",
+                            "description": "the build key the version was built under, which matched again",
+                        },
+                        "reason": {"type": "string", "description": "why, as the build reports it"},
+                    },
+                    "required": ["restored", "contentHash"],
+                },
+            ],
+            "type": "object",
+        }
+    },
+    "type": "object",
+    "properties": {RESTORE_FACET: {"$ref": "#/$defs/AssetbuildRestoreRunFacet"}},
+}
+
+
+@attr.define
+class RestoreRunFacet(RunFacet):
+    """`assetbuild_restore`: the run made an earlier version current again (RESTORE_FACET_SCHEMA)."""
+
+    # camelCase, as the spec's own facets spell their fields on the wire
+    contentHash: str
+    restored: bool = True
+    buildKey: str | None = None
+    reason: str | None = None
+
+    @staticmethod
+    def _get_schema() -> str:
+        return RESTORE_FACET_SCHEMA_URL
 
 
 @dataclass(frozen=True)
@@ -125,7 +190,7 @@ def asset_start(
         _asset_job(project, info.asset, source_code),
         _child_facets(project, info.parent_run_id),
         inputs=_asset_inputs(project, info, source_files),
-        outputs=[OutputDataset(out.namespace, out.name, facets={"dataSource": _data_source(out)})],
+        outputs=[OutputDataset(out.namespace, out.name, facets=_where(out))],
     )
 
 
@@ -161,6 +226,51 @@ def asset_end(
         inputs=inputs,
         outputs=[_asset_output(project, info.asset, result, column_lineage)],
     )
+
+
+def restore_events(
+    project: Project,
+    info: RunInfo,
+    result: AssetResult,
+    start_time: str,
+    end_time: str,
+    *,
+    source_code: str | None = None,
+    source_files: Sequence[SourceFile] | None = None,
+    column_lineage: ColumnLineage | None = None,
+) -> list[RunEvent]:
+    """START and COMPLETE of a run of the asset's job that made `result` (status `restored`)
+    current again: the output is the restored version (`version` = its content hash, schema),
+    the run carries `assetbuild_restore`, and the backend's current version follows."""
+    job = _asset_job(project, info.asset, source_code)
+    facets = _child_facets(project, info.parent_run_id)
+    facets[RESTORE_FACET] = RestoreRunFacet(
+        contentHash=result.content_hash or "",
+        buildKey=result.build_key,
+        reason=result.reason or None,
+        producer=PRODUCER,
+    )
+    inputs = _asset_inputs(project, info, source_files)
+    out = naming.asset_dataset(project, info.asset.name)
+    start = _event(
+        RunState.START,
+        start_time,
+        info.run_id,
+        job,
+        facets,
+        inputs=inputs,
+        outputs=[OutputDataset(out.namespace, out.name, facets=_where(out))],
+    )
+    end = _event(
+        RunState.COMPLETE,
+        end_time,
+        info.run_id,
+        job,
+        facets,
+        inputs=inputs,
+        outputs=[_asset_output(project, info.asset, result, column_lineage)],
+    )
+    return [start, end]
 
 
 def _asset_job(project: Project, asset: AssetDef, source_code: str | None) -> Job:
@@ -200,7 +310,7 @@ def _asset_inputs(
     inputs = []
     for upstream in asset.upstream:
         ref = naming.asset_dataset(project, upstream)
-        facets: dict[str, Any] = {"dataSource": _data_source(ref)}
+        facets: dict[str, Any] = _where(ref)
         if upstream in info.input_schemas:
             facets["schema"] = _schema(info.input_schemas[upstream])
         if info.inputs.get(upstream):
@@ -229,11 +339,7 @@ def _source_inputs(
             input_facets["inputStatistics"] = input_statistics_input_dataset.InputStatisticsInputDatasetFacet(
                 fileCount=len(files), size=sum(f.size for f in files), producer=PRODUCER
             )
-        inputs.append(
-            InputDataset(
-                ref.namespace, ref.name, facets={"dataSource": _data_source(ref)}, inputFacets=input_facets
-            )
-        )
+        inputs.append(InputDataset(ref.namespace, ref.name, facets=_where(ref), inputFacets=input_facets))
     return inputs
 
 
@@ -242,12 +348,19 @@ def _asset_output(
 ) -> OutputDataset:
     ref = naming.asset_dataset(project, asset.name)
     facets: dict[str, Any] = {
-        "dataSource": _data_source(ref),
+        **_where(ref),
         "lifecycleStateChange": lifecycle_state_change_dataset.LifecycleStateChangeDatasetFacet(
             lifecycleStateChange=lifecycle_state_change_dataset.LifecycleStateChange.OVERWRITE,
             producer=PRODUCER,
         ),
     }
+    symlinks = naming.export_symlinks(project, asset.name)
+    if symlinks:
+        # where the data is delivered too, relative to the project: a location, not a name
+        facets["symlinks"] = symlinks_dataset.SymlinksDatasetFacet(
+            identifiers=[symlinks_dataset.Identifier(s.namespace, s.name, s.type) for s in symlinks],
+            producer=PRODUCER,
+        )
     if result.schema is not None:
         facets["schema"] = _schema(result.schema)
     if result.content_hash:
@@ -332,9 +445,9 @@ def check_events(
         check_run_id,
         job,
         _child_facets(project, info.parent_run_id),
-        inputs=[InputDataset(ref.namespace, ref.name, facets={"dataSource": _data_source(ref)})],
+        inputs=[InputDataset(ref.namespace, ref.name, facets=_where(ref))],
     )
-    facets: dict[str, Any] = {"dataSource": _data_source(ref)}
+    facets: dict[str, Any] = _where(ref)
     if result.schema is not None:
         facets["schema"] = _schema(result.schema)
     if result.content_hash:
@@ -453,9 +566,10 @@ def _job_type(kind: str) -> job_type_job.JobTypeJobFacet:
 
 
 def _schema(columns: Sequence[tuple[str, str]]) -> schema_dataset.SchemaDatasetFacet:
+    # stored schemas hold polars' reprs; a backend and its users read the warehouse's type names
     return schema_dataset.SchemaDatasetFacet(
         fields=[
-            schema_dataset.SchemaDatasetFacetFields(name=name, type=dtype, ordinal_position=i)
+            schema_dataset.SchemaDatasetFacetFields(name=name, type=duckdb_type(dtype), ordinal_position=i)
             for i, (name, dtype) in enumerate(columns, start=1)
         ],
         producer=PRODUCER,
@@ -466,8 +580,17 @@ def _version(content_hash: str) -> dataset_version_dataset.DatasetVersionDataset
     return dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=content_hash, producer=PRODUCER)
 
 
-def _data_source(ref: naming.DatasetRef) -> datasource_dataset.DatasourceDatasetFacet:
-    return datasource_dataset.DatasourceDatasetFacet(name=ref.namespace, uri=ref.uri, producer=PRODUCER)
+def _where(ref: naming.DatasetRef) -> dict[str, Any]:
+    """`dataSource` for a dataset named physically (a file outside the project, a bucket). An
+    asset's own datasets get none: their store's URI is a path on whichever machine built
+    them, and Marquez would move the source's URI with every machine that reports."""
+    if ref.store_uri is None:
+        return {}
+    return {
+        "dataSource": datasource_dataset.DatasourceDatasetFacet(
+            name=ref.namespace, uri=ref.store_uri, producer=PRODUCER
+        )
+    }
 
 
 def _error(message: str, traceback: str | None) -> error_message_run.ErrorMessageRunFacet:

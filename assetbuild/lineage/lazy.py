@@ -1,5 +1,5 @@
-"""The build's OpenLineage hook, created lazily: a build in which nothing runs never imports
-openlineage, yet still hands events that earlier builds left in the outbox to the backend."""
+"""The build's OpenLineage hook, created lazily: a build in which nothing runs or is restored never
+imports openlineage, yet still hands events that earlier builds left in the outbox to the backend."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 from assetbuild.model.assets import Project
 from assetbuild.model.events import Listener, RunInfo
-from assetbuild.model.results import AssetResult, BuildResult
+from assetbuild.model.results import AssetResult, BuildResult, Status
 
 
 def lineage_disabled(project: Project, environ: Mapping[str, str] | None = None) -> bool:
@@ -26,14 +26,17 @@ def lineage_disabled_for(project: Project) -> bool:
 
 
 class LazyLineage:
-    """Creates the OpenLineage listener only once an asset really runs, so a no-op build never
-    imports openlineage; it still hands pending outbox events to the backend."""
+    """Creates the OpenLineage listener only once an asset really runs or is restored, so a no-op
+    build never imports openlineage; it still hands pending outbox events to the backend."""
 
     def __init__(self, project: Project, run_id: str) -> None:
         self.project = project
         self.run_id = run_id
         self.started: tuple[Any, ...] | None = None
         self.real: Listener | None = None
+        # assets settled before the listener exists: a restore later in the build names the
+        # versions of its upstream from them (a reference each, nothing decoded)
+        self.settled: list[AssetResult] = []
 
     def _listener(self) -> Listener:
         if self.real is None:
@@ -42,6 +45,9 @@ class LazyLineage:
             self.real = OpenLineageListener(self.project, self.run_id)
             if self.started is not None:
                 self.real.build_started(*self.started)
+            for earlier in self.settled:
+                self.real.asset_done(earlier)
+            self.settled = []
         return self.real
 
     def build_started(self, project: Project, run_id: str, selected: list[str]) -> None:
@@ -57,7 +63,10 @@ class LazyLineage:
         self._listener().checks_finished(info, result, checks)
 
     def asset_done(self, result: AssetResult) -> None:
-        pass
+        if self.real is None and result.status is not Status.RESTORED:
+            self.settled.append(result)  # nothing to tell: an up-to-date asset changed nothing
+            return
+        self._listener().asset_done(result)
 
     def build_finished(self, project: Project, result: BuildResult) -> None:
         if self.real is None:

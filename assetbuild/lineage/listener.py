@@ -1,5 +1,9 @@
 """The build listener that turns a build's hooks into OpenLineage events in the outbox, then sends them.
 
+A restored asset (an earlier version made current again, nothing run) is told as a run of the
+asset's job when it settles (`asset_done`); an asset left up to date tells nothing, since
+nothing about it changed.
+
 It never raises into a build and never slows it by more than about a second: events are appended
 to the outbox as hooks fire, a background sender delivers them, and `build_finished` waits for
 it within a fixed budget. Problems become strings in `.warnings`. With lineage disabled
@@ -15,7 +19,7 @@ import glob
 import os
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,6 +29,10 @@ from assetbuild.lineage.transport import lineage_disabled, resolve
 from assetbuild.model.assets import AssetDef, Kind, Project, SourceFile
 from assetbuild.model.events import BaseListener, RunInfo
 from assetbuild.model.results import AssetResult, BuildResult, CheckResult, Status
+from assetbuild.model.runids import new_run_id
+
+# what a settled asset's dataset holds after the build: its version and schema are known
+_PUBLISHED = (Status.BUILT, Status.RESTORED, Status.UP_TO_DATE)
 
 F = TypeVar("F", bound=Callable[..., None])
 
@@ -61,6 +69,7 @@ class OpenLineageListener(BaseListener):
         self._lock = threading.Lock()
         self._source_code: dict[str, str | None] = {}
         self._schemas: dict[str, list[tuple[str, str]]] = {}  # of assets built in this build
+        self._versions: dict[str, str] = {}  # content hash of each asset settled so far
 
     # -- hooks ----------------------------------------------------------------------------------
 
@@ -136,6 +145,48 @@ class OpenLineageListener(BaseListener):
             start_time=time,
             end_time=time,
             metrics=info.metrics or None,
+        ):
+            self._record(event)
+
+    @_never_raises
+    def asset_done(self, result: AssetResult) -> None:
+        from assetbuild.lineage import events
+
+        if result.status in _PUBLISHED and result.content_hash:
+            self._versions[result.name] = result.content_hash
+        if result.status is not Status.RESTORED:
+            return
+        asset = self.project.assets.get(result.name)
+        if asset is None:
+            return
+        if result.schema is not None:
+            self._schemas[asset.name] = list(result.schema)
+        info = self._with_schemas(
+            RunInfo(
+                asset=asset,
+                run_id=new_run_id(),
+                parent_run_id=self.run_id,
+                # upstream settle first, so each one's version is known unless it was not selected
+                inputs={u: self._versions[u] for u in asset.upstream if u in self._versions},
+            )
+        )
+        lineage = None
+        if asset.kind is Kind.SQL and asset.sql:
+            from assetbuild.lineage.columns import sql_column_lineage
+
+            output = [name for name, _ in result.schema] if result.schema is not None else None
+            lineage = sql_column_lineage(asset.sql, info.input_schemas, output_columns=output)
+        end = datetime.now(UTC)
+        start = end - timedelta(seconds=max(result.duration_s, 0.0))
+        for event in events.restore_events(
+            self.project,
+            info,
+            result,
+            start.isoformat(),
+            end.isoformat(),
+            source_code=self._code(info),
+            source_files=self._files(info),
+            column_lineage=lineage,
         ):
             self._record(event)
 

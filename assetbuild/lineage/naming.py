@@ -1,50 +1,97 @@
-"""OpenLineage names for one project: job namespace and names, and the dataset behind each asset.
+"""OpenLineage names for one project: namespace, job names, and the dataset behind each asset.
 
-Names are stable across versions of an asset (a content hash never enters a name; it goes into
-the `version` facet), follow the OpenLineage naming spec, and respect what Marquez needs: a child
-job is named `{parent}.{child}`. Pure: no I/O beyond path arithmetic, no openlineage import.
+The scheme, and why:
+
+- **Namespace**: `[lineage] namespace`, else the project name, for the default environment;
+  `{namespace}-{environment}` for any other (or, when the setting holds `{environment}`, that
+  placeholder filled in, for every environment). Jobs and datasets of one environment share it,
+  so Marquez's namespace picker shows one environment's graph at a time, and a dev build never
+  shows up as the default environment's (`-` as deployment namespaces conventionally have it:
+  `airflow-prod`). The default environment keeps the namespace it always had. Characters
+  Marquez would replace are replaced here, so the name sent is the name stored.
+- **Jobs**: `{project}`, `{project}.{asset}`, `{project}.{asset}.check` (Marquez files a child
+  under `{parent}.`), the same in every environment: the namespace tells environments apart.
+- **An asset's dataset**: `{project}.{schema}.{asset}`, where `schema` is the warehouse schema
+  that shows the environment's data (`main` for the default environment, else the environment's
+  name). That is the `{database}.{schema}.{table}` shape OpenLineage's dbt integration gives
+  DuckDB tables, with the project as the database so projects sharing a namespace never collide,
+  and it reads as what a person queries (`SELECT * FROM dev.fraud_scores`).
+- **A source's files**: `{project}/{path relative to the project}`, in the environment's
+  namespace (shared, they would join dev's graph to the default one's in Marquez, and an
+  environment may read other files some day); a glob by the folder it ranges over. Files
+  outside the project keep the naming spec's physical names (`file` + an absolute path,
+  `s3://bucket` + key), which are the same wherever the build runs.
+- **Physical locations** (an export's path, relative to the project) go in the `symlinks`
+  facet, never in the name: the same project on a laptop, in CI and in production is one graph.
+
+Names are stable across versions of an asset (a content hash never enters a name; it goes
+into the `version` facet). Pure: no I/O, no openlineage import.
 """
 
 from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass
-from pathlib import Path
+import posixpath
+import re
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 from assetbuild.model.assets import AssetDef, Kind, Project
 
-WAREHOUSE_FILE = "warehouse.duckdb"
-WAREHOUSE_SCHEMA = "main"  # DuckDB's default schema, where the warehouse views live
+DEFAULT_ENVIRONMENT = "default"
+ENVIRONMENT_PLACEHOLDER = "{environment}"
+DEFAULT_SCHEMA = "main"  # DuckDB's default schema, where the default environment's views live
 FILE_NAMESPACE = "file"  # the naming spec's namespace for the local file system
+
+# what Marquez keeps of a namespace (it replaces anything else with `_`, OpenLineageDao)
+_NAMESPACE_UNSAFE = re.compile(r"[^a-zA-Z0-9:/_\-.@+]")
+# Marquez splits a nodeId (`dataset:{ns}:{name}`) on `:`, and `#` separates a version
+_NAME_UNSAFE = re.compile(r"[:#]")
 
 
 @dataclass(frozen=True)
 class DatasetRef:
-    """One OpenLineage dataset: where it lives (namespace) and what it is called there."""
+    """One OpenLineage dataset: where it lives (namespace) and what it is called there.
+
+    `store_uri` is the physical store's URI for datasets named physically (files outside the
+    project); None for assetbuild's own datasets, whose location depends on the machine."""
 
     namespace: str
     name: str
-
-    @property
-    def uri(self) -> str:
-        """The `dataSource.uri` of the dataset's store."""
-        if self.namespace == FILE_NAMESPACE:
-            return Path(self.name).as_uri()
-        return self.namespace
+    store_uri: str | None = field(default=None, compare=False)
 
 
-def project_root(project: Project) -> Path:
-    """The project folder as an absolute, symlink-free path, so names do not depend on the cwd."""
-    return Path(project.root).resolve()
+@dataclass(frozen=True)
+class Symlink:
+    """Another identifier of a dataset: where its data can also be found (an export)."""
+
+    namespace: str
+    name: str
+    type: str  # LOCATION (a file or folder) or TABLE (a table in a DuckDB file)
+
+
+def environment(project: Project) -> str:
+    """The environment a build moves the `current` pointers of (`[project] environment`, later
+    `build --env`): the loader puts either into `project.environment`."""
+    return project.environment or DEFAULT_ENVIRONMENT
+
+
+def namespace(project: Project) -> str:
+    """The namespace of every job and dataset of this project and environment (module docstring)."""
+    configured = project.lineage.get("namespace")
+    base = configured.strip() if isinstance(configured, str) and configured.strip() else project.name
+    env = environment(project)
+    if ENVIRONMENT_PLACEHOLDER in base:
+        base = base.replace(ENVIRONMENT_PLACEHOLDER, env)
+    elif env != DEFAULT_ENVIRONMENT:
+        base = f"{base}-{env}"
+    return _NAMESPACE_UNSAFE.sub("_", base)
 
 
 def job_namespace(project: Project) -> str:
-    """`[lineage] namespace` when set, else the project name (DESIGN §4)."""
-    configured = project.lineage.get("namespace")
-    if isinstance(configured, str) and configured.strip():
-        return configured.strip()
-    return project.name
+    return namespace(project)
 
 
 def build_job_name(project: Project) -> str:
@@ -59,13 +106,37 @@ def check_job_name(project: Project, asset: str) -> str:
     return f"{project.name}.{asset}.check"
 
 
-def warehouse_namespace(project: Project) -> str:
-    """`duckdb://{absolute database path}`, as the OpenLineage dbt integration names DuckDB."""
-    return f"duckdb://{project_root(project) / '.assetbuild' / WAREHOUSE_FILE}"
+def warehouse_schema(project: Project) -> str:
+    """The schema of `.assetbuild/warehouse.duckdb` that shows this environment's data (as
+    deliver/after_build.py names it: `main` for the default environment, else its name)."""
+    env = environment(project)
+    return DEFAULT_SCHEMA if env == DEFAULT_ENVIRONMENT else env
 
 
-def export_path(project: Project, asset: str) -> Path | None:
-    """Where an asset is exported (`[exports]` or `@asset(export=...)`), as an absolute path."""
+def asset_dataset(project: Project, asset: str) -> DatasetRef:
+    """The dataset an asset publishes, named as its warehouse view (module docstring)."""
+    return DatasetRef(namespace(project), f"{_project_part(project)}.{warehouse_schema(project)}.{asset}")
+
+
+def environment_path(path: str, env: str) -> str:
+    """Where an export declared at `path` lands for environment `env` (project-relative).
+
+    A `{environment}` placeholder is filled in; otherwise the default environment's export lands
+    at its declared path and another environment's in a folder named after it beside the file
+    (`out/x.parquet` -> `out/dev/x.parquet`), so that a dev build never overwrites what the
+    default environment delivered. Mirrors deliver/exports.py (a sibling layer, which lineage
+    must not import); tests/lineage keeps the two equal."""
+    if ENVIRONMENT_PLACEHOLDER in path:
+        return path.replace(ENVIRONMENT_PLACEHOLDER, env)
+    if env == DEFAULT_ENVIRONMENT:
+        return path
+    parent, _, name = path.rstrip("/").rpartition("/")
+    return f"{parent}/{env}/{name}" if parent else f"{env}/{name}"
+
+
+def export_location(project: Project, asset: str) -> tuple[str, str | None] | None:
+    """Where this environment's export of `asset` lands: (project-relative path, DuckDB table or
+    None), from `[exports]` or `@asset(export=...)`; None when the asset is not exported."""
     target = project.exports.get(asset)
     if isinstance(target, dict):  # {path = "...", partition_by = [...]}: the folder is the dataset
         target = target.get("path")
@@ -74,16 +145,26 @@ def export_path(project: Project, asset: str) -> Path | None:
         target = definition.export if definition is not None else None
     if not isinstance(target, str) or not target:
         return None
-    return Path(os.path.normpath(project_root(project) / target))
+    table: str | None = None
+    if "#" in target:  # "out/db.duckdb#table"
+        target, table = target.split("#", 1)
+        table = table or asset
+    elif target.lower().endswith((".duckdb", ".db")):
+        table = asset
+    relpath = posixpath.normpath(environment_path(target, environment(project)).rstrip("/"))
+    return relpath, table
 
 
-def asset_dataset(project: Project, asset: str) -> DatasetRef:
-    """The dataset an asset publishes: its export file if it has one, else its warehouse view."""
-    exported = export_path(project, asset)
-    if exported is not None:
-        return DatasetRef(FILE_NAMESPACE, str(exported))
-    database = Path(WAREHOUSE_FILE).stem
-    return DatasetRef(warehouse_namespace(project), f"{database}.{WAREHOUSE_SCHEMA}.{asset}")
+def export_symlinks(project: Project, asset: str) -> list[Symlink]:
+    """The export of `asset` as another identifier of its dataset, relative to the project."""
+    location = export_location(project, asset)
+    if location is None:
+        return []
+    relpath, table = location
+    name = f"{_project_part(project)}/{relpath}"
+    if table is not None:
+        return [Symlink(namespace(project), f"{name}/{_NAME_UNSAFE.sub('_', table)}", "TABLE")]
+    return [Symlink(namespace(project), name, "LOCATION")]
 
 
 def source_file_datasets(project: Project, asset: AssetDef) -> list[tuple[str, DatasetRef]]:
@@ -94,13 +175,42 @@ def source_file_datasets(project: Project, asset: AssetDef) -> list[tuple[str, D
     """
     if asset.kind is not Kind.SOURCE:
         return []
-    root = project_root(project)
-    out: list[tuple[str, DatasetRef]] = []
-    for pattern in asset.patterns:
-        fixed = _until_magic(Path(pattern).parts)
-        target = root.joinpath(*fixed) if fixed else root
-        out.append((pattern, DatasetRef(FILE_NAMESPACE, os.path.normpath(target))))
-    return out
+    return [(pattern, _source_dataset(project, pattern)) for pattern in asset.patterns]
+
+
+def source_file_locations(project: Project, asset: AssetDef) -> list[tuple[str, str]]:
+    """`(pattern, location)` for a source's patterns, as a person reads them: the fixed part of
+    the path, relative to the project when inside it."""
+    if asset.kind is not Kind.SOURCE:
+        return []
+    return [(pattern, _fixed_part(pattern)) for pattern in asset.patterns]
+
+
+def _source_dataset(project: Project, pattern: str) -> DatasetRef:
+    url = urlsplit(pattern)
+    if url.scheme and url.netloc and "://" in pattern:  # s3://bucket/key: the naming spec's names
+        store = f"{url.scheme}://{url.netloc}"
+        key = _fixed_part(url.path.lstrip("/"))
+        return DatasetRef(store, key if key != "." else "/", store_uri=store)
+    location = _fixed_part(pattern)
+    if os.path.isabs(location):  # outside the project: the same absolute path everywhere
+        return DatasetRef(FILE_NAMESPACE, location, store_uri=Path(location).as_uri())
+    return DatasetRef(namespace(project), f"{_project_part(project)}/{location}")
+
+
+def _fixed_part(pattern: str) -> str:
+    """The part of a path pattern before its first wildcard, normalised (`.` when none)."""
+    path = PurePosixPath(pattern.replace(os.sep, "/"))
+    absolute = path.is_absolute()
+    fixed = _until_magic(path.parts[1:] if absolute else path.parts)
+    joined = posixpath.normpath("/".join(fixed)) if fixed else "."
+    if absolute:
+        return "/" if joined == "." else "/" + joined
+    return joined
+
+
+def _project_part(project: Project) -> str:
+    return _NAME_UNSAFE.sub("_", project.name)
 
 
 def _until_magic(parts: tuple[str, ...]) -> list[str]:

@@ -8,7 +8,6 @@ lineage only. Renders text, JSON, Mermaid or Graphviz DOT.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, Literal
@@ -145,10 +144,7 @@ def _text(
     for name in names:
         a = project.assets[name]
         if a.kind is Kind.SOURCE:
-            files = [
-                os.path.relpath(r.name, naming.project_root(project))
-                for _, r in naming.source_file_datasets(project, a)
-            ]
+            files = [location for _, location in naming.source_file_locations(project, a)]
             origin = ", ".join(f"file {f}" for f in files) or "-"
         else:
             origin = ", ".join(u for u in a.upstream if u in chosen) or "-"

@@ -1,11 +1,15 @@
 """Helpers for the lineage tests: a hand-made project, a simulated build, and a loopback stand-in
-for Marquez that enforces Marquez's rules."""
+for Marquez that enforces Marquez's rules and answers its read API from the events it kept."""
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
+import urllib.error
+import urllib.parse
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -206,6 +210,300 @@ def _marquez_check(ev: dict[str, Any], earlier: list[dict[str, Any]]) -> str | N
     return None
 
 
+# -- what Marquez shows: its read API, computed from the events it accepted --------------------
+
+_STATES = {
+    "START": "RUNNING",
+    "RUNNING": "RUNNING",
+    "COMPLETE": "COMPLETED",
+    "FAIL": "FAILED",
+    "ABORT": "ABORTED",
+}
+_ENDED = ("COMPLETED", "FAILED", "ABORTED")
+
+
+def _version_id(*parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "/".join(parts)))
+
+
+class MarquezModel:
+    """Marquez's model rebuilt from accepted events, in processing order, the way its
+    OpenLineageDao files them (MarquezProject/marquez, api/.../db/OpenLineageDao.java):
+
+    - a child job (with a `parent` facet) is stored as `{parent}.{name}` unless already so
+      prefixed, and its parent job is created when unknown;
+    - a run's state follows its latest event (START/RUNNING/other -> RUNNING, COMPLETE ->
+      COMPLETED, FAIL -> FAILED, ABORT -> ABORTED); its facets merge by key;
+    - every appearance of a dataset as an *output* makes a new dataset version, which becomes
+      the dataset's current one; an *input* reads the current version (making one only when the
+      dataset has none) and its facets, input facets included, land on that version;
+    - a job's inputs and outputs (its lineage edges) are those of its latest ended run, since a
+      job version is made only when a run ends;
+    - `GET /lineage` walks jobs through the datasets they share, `depth` jobs away at most.
+
+    Not modelled: symlinks (aliases), column lineage, search, tags, deletion.
+    """
+
+    def __init__(self, events: list[dict[str, Any]]) -> None:
+        self.namespaces: dict[str, None] = {}
+        self.jobs: dict[tuple[str, str], dict[str, Any]] = {}
+        self.runs: dict[str, dict[str, Any]] = {}
+        self.datasets: dict[tuple[str, str], dict[str, Any]] = {}
+        for event in events:
+            self._file(event)
+
+    # -- filing events ----------------------------------------------------------------------
+
+    def _job(self, namespace: str, name: str, parent: str | None = None) -> dict[str, Any]:
+        self.namespaces.setdefault(namespace)
+        key = (namespace, name)
+        if key not in self.jobs:
+            simple = name[len(parent) + 1 :] if parent else name
+            self.jobs[key] = {
+                "id": {"namespace": namespace, "name": name},
+                "type": "BATCH",
+                "name": name,
+                "simpleName": simple,
+                "parentJobName": parent,
+                "namespace": namespace,
+                "facets": {},
+                "runs": [],  # run ids, oldest first
+            }
+        return self.jobs[key]
+
+    def _dataset(self, namespace: str, name: str) -> dict[str, Any]:
+        self.namespaces.setdefault(namespace)
+        key = (namespace, name)
+        if key not in self.datasets:
+            self.datasets[key] = {"namespace": namespace, "name": name, "versions": [], "current": None}
+        return self.datasets[key]
+
+    def _new_version(self, ds: dict[str, Any], run_id: str, facets: dict[str, Any]) -> dict[str, Any]:
+        version = {
+            "id": {"namespace": ds["namespace"], "name": ds["name"]},
+            "version": _version_id(ds["namespace"], ds["name"], run_id, str(len(ds["versions"]))),
+            "createdByRun": run_id,
+            "facets": dict(facets),
+            "fields": _fields(facets),
+        }
+        ds["versions"].append(version)
+        ds["current"] = version
+        return version
+
+    def _file(self, event: dict[str, Any]) -> None:
+        job_ns, job_name = event["job"]["namespace"], event["job"]["name"]
+        run_id = event["run"]["runId"]
+        run_facets = event["run"].get("facets") or {}
+        parent = run_facets.get("parent")
+        parent_name = None
+        if parent:
+            parent_name = parent["job"]["name"]
+            parent_job = self._job(parent["job"]["namespace"], parent_name)
+            if parent["run"]["runId"] not in self.runs:
+                self.runs[parent["run"]["runId"]] = self._new_run(parent["run"]["runId"], parent_job)
+            if not job_name.startswith(parent_name + "."):
+                job_name = f"{parent_name}.{job_name}"
+        job = self._job(job_ns, job_name, parent_name)
+        job["facets"].update(event["job"].get("facets") or {})
+        run = self.runs.get(run_id) or self._new_run(run_id, job)
+        self.runs[run_id] = run
+        run["facets"].update(run_facets)
+        kind = event.get("eventType")
+        if kind is not None:
+            run["state"] = _STATES.get(kind, "RUNNING")
+            if kind == "START":
+                run["startedAt"] = event["eventTime"]
+            if run["state"] in _ENDED:
+                run["endedAt"] = event["eventTime"]
+        for ds in event.get("inputs") or []:
+            dataset = self._dataset(ds["namespace"], ds["name"])
+            facets = {**(ds.get("facets") or {}), **(ds.get("inputFacets") or {})}
+            version = dataset["current"] or self._new_version(dataset, run_id, {})
+            version["facets"].update(facets)
+            if facets.get("schema"):
+                version["fields"] = _fields(version["facets"])
+            run["inputs"][(ds["namespace"], ds["name"])] = version["version"]
+        for ds in event.get("outputs") or []:
+            dataset = self._dataset(ds["namespace"], ds["name"])
+            facets = {**(ds.get("facets") or {}), **(ds.get("outputFacets") or {})}
+            version = self._new_version(dataset, run_id, facets)
+            run["outputs"][(ds["namespace"], ds["name"])] = version["version"]
+        if run["state"] in _ENDED:  # a job version: the job's lineage edges are this run's
+            job["inputs"] = list(run["inputs"])
+            job["outputs"] = list(run["outputs"])
+            job["latestRun"] = run_id
+
+    def _new_run(self, run_id: str, job: dict[str, Any]) -> dict[str, Any]:
+        job["runs"].append(run_id)
+        return {
+            "id": run_id,
+            "job": (job["namespace"], job["name"]),
+            "state": None,
+            "startedAt": None,
+            "endedAt": None,
+            "facets": {},
+            "inputs": {},
+            "outputs": {},
+        }
+
+    # -- answering --------------------------------------------------------------------------
+
+    def dataset_json(self, namespace: str, name: str) -> dict[str, Any] | None:
+        ds = self.datasets.get((namespace, name))
+        if ds is None:
+            return None
+        current = ds["current"] or {}
+        return {
+            "id": {"namespace": namespace, "name": name},
+            "type": "DB_TABLE",
+            "name": name,
+            "physicalName": name,
+            "namespace": namespace,
+            "fields": current.get("fields", []),
+            "facets": current.get("facets", {}),
+            "currentVersion": current.get("version"),
+        }
+
+    def versions_json(self, namespace: str, name: str) -> list[dict[str, Any]] | None:
+        ds = self.datasets.get((namespace, name))
+        if ds is None:
+            return None
+        return [
+            {**v, "createdByRun": {"id": v["createdByRun"]}} for v in reversed(ds["versions"])
+        ]  # newest first, as Marquez lists them
+
+    def run_json(self, run_id: str) -> dict[str, Any]:
+        run = self.runs[run_id]
+
+        def versions(mapping: dict[tuple[str, str], str]) -> list[dict[str, Any]]:
+            return [
+                {"datasetVersionId": {"namespace": ns, "name": n, "version": v}}
+                for (ns, n), v in mapping.items()
+            ]
+
+        return {
+            "id": run_id,
+            "state": run["state"],
+            "startedAt": run["startedAt"],
+            "endedAt": run["endedAt"],
+            "facets": run["facets"],
+            "inputDatasetVersions": versions(run["inputs"]),
+            "outputDatasetVersions": versions(run["outputs"]),
+        }
+
+    def job_json(self, namespace: str, name: str) -> dict[str, Any] | None:
+        job = self.jobs.get((namespace, name))
+        if job is None:
+            return None
+        latest = job.get("latestRun") or (job["runs"][-1] if job["runs"] else None)
+        return {
+            **{k: v for k, v in job.items() if k not in ("runs", "inputs", "outputs", "latestRun")},
+            "inputs": [{"namespace": ns, "name": n} for ns, n in job.get("inputs", [])],
+            "outputs": [{"namespace": ns, "name": n} for ns, n in job.get("outputs", [])],
+            "latestRun": self.run_json(latest) if latest else None,
+        }
+
+    def runs_json(self, namespace: str, name: str) -> list[dict[str, Any]] | None:
+        job = self.jobs.get((namespace, name))
+        if job is None:
+            return None
+        return [self.run_json(r) for r in reversed(job["runs"])]  # newest first
+
+    def lineage(self, node_id: str, depth: int) -> dict[str, Any] | None:
+        kind, namespace, name = parse_node_id(node_id)
+        touching: dict[tuple[str, str], set[tuple[str, str]]] = {}  # dataset -> jobs
+        for key, job in self.jobs.items():
+            for ds in [*job.get("inputs", []), *job.get("outputs", [])]:
+                touching.setdefault(ds, set()).add(key)
+        if kind == "job":
+            if (namespace, name) not in self.jobs:
+                return None
+            frontier = {(namespace, name)}
+        else:
+            if (namespace, name) not in self.datasets:
+                return None
+            frontier = set(touching.get((namespace, name), set()))
+        jobs = set(frontier)
+        for _ in range(depth):
+            step = {
+                other
+                for key in frontier
+                for ds in [*self.jobs[key].get("inputs", []), *self.jobs[key].get("outputs", [])]
+                for other in touching.get(ds, set())
+            } - jobs
+            if not step:
+                break
+            jobs |= step
+            frontier = step
+        datasets = {(namespace, name)} if kind == "dataset" else set()
+        edges: list[tuple[str, str]] = []
+        for key in sorted(jobs):
+            job = self.jobs[key]
+            job_node = node_id_of("job", *key)
+            for ds in job.get("inputs", []):
+                datasets.add(ds)
+                edges.append((node_id_of("dataset", *ds), job_node))
+            for ds in job.get("outputs", []):
+                datasets.add(ds)
+                edges.append((job_node, node_id_of("dataset", *ds)))
+        graph = []
+        for key in sorted(jobs):
+            graph.append(self._node("JOB", node_id_of("job", *key), self.job_json(*key), edges))
+        for key in sorted(datasets):
+            graph.append(self._node("DATASET", node_id_of("dataset", *key), self.dataset_json(*key), edges))
+        return {"graph": graph}
+
+    @staticmethod
+    def _node(kind: str, node: str, data: Any, edges: list[tuple[str, str]]) -> dict[str, Any]:
+        return {
+            "id": node,
+            "type": kind,
+            "data": data,
+            "inEdges": [{"origin": a, "destination": b} for a, b in edges if b == node],
+            "outEdges": [{"origin": a, "destination": b} for a, b in edges if a == node],
+        }
+
+
+def _fields(facets: dict[str, Any]) -> list[dict[str, Any]]:
+    schema = facets.get("schema") or {}
+    return [{"name": f["name"], "type": f.get("type"), "tags": []} for f in schema.get("fields") or []]
+
+
+def node_id_of(kind: str, namespace: str, name: str) -> str:
+    return f"{kind}:{namespace}:{name}"
+
+
+def parse_node_id(node_id: str) -> tuple[str, str, str]:
+    """`dataset:{ns}:{name}` / `job:{ns}:{name}`; as in Marquez, the colons of `://` and of a
+    `:port` belong to the namespace."""
+    kind, _, rest = node_id.partition(":")
+    if kind not in ("dataset", "job"):
+        raise ValueError(f"unknown node type in {node_id!r}")
+    for m in re.finditer(":", rest):
+        at = m.start()
+        if rest.startswith("//", at + 1) or re.match(r":\d+(/|:|$)", rest[at:]):
+            continue
+        return kind, rest[:at], rest[at + 1 :]
+    raise ValueError(f"no name in {node_id!r}")
+
+
+def marquez_get(base_url: str, path: str, **query: Any) -> tuple[int, Any]:
+    """GET `{base_url}/api/v1/{path}` (segments given already URL-encoded) -> (status, JSON)."""
+    url = f"{base_url}/api/v1/{path}"
+    if query:
+        url += "?" + urllib.parse.urlencode(query)
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def q(segment: str) -> str:
+    """One URL path segment, `/` included, as Marquez's clients must send names."""
+    return urllib.parse.quote(segment, safe="")
+
+
 class Marquez:
     """A loopback stand-in for Marquez's POST /api/v1/lineage; mode: ok | error | hang | redirect | drip.
 
@@ -216,6 +514,10 @@ class Marquez:
     None); a GET anywhere answers 200 with an HTML page, as a web UI would. `drip` answers the
     first `drips` requests one byte every `drip_interval_s` for `drip_s` in all, then 201 (the
     event kept only if the whole answer could be written), and the rest as `ok`.
+
+    Reads under /api/v1 are answered from the kept events as Marquez would (MarquezModel):
+    `GET /lineage?nodeId=&depth=`, `/namespaces`, `/namespaces/{ns}/jobs[/{job}[/runs]]`,
+    `/namespaces/{ns}/datasets[/{name}[/versions]]`; `get(path, **query)` asks them.
     """
 
     def __init__(self, port: int = 0) -> None:
@@ -241,6 +543,15 @@ class Marquez:
 
             def do_GET(self) -> None:
                 outer.gets.append(self.path)
+                if self.path.startswith("/api/v1/"):
+                    status, answer = outer.read_api(self.path)
+                    data = json.dumps(answer).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                    return
                 page = b"<html><body>Marquez</body></html>"
                 self.send_response(200)
                 self.send_header("Content-Type", "text/html")
@@ -333,6 +644,51 @@ class Marquez:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def model(self) -> MarquezModel:
+        return MarquezModel(list(self.events))
+
+    def get(self, path: str, **query: Any) -> tuple[int, Any]:
+        """A read over HTTP, as a user's client makes it: `get("namespaces/x/jobs")`."""
+        return marquez_get(self.url, path, **query)
+
+    def read_api(self, raw_path: str) -> tuple[int, Any]:
+        """Marquez's answer to `GET raw_path` (under /api/v1), from the events kept so far."""
+        url = urllib.parse.urlsplit(raw_path)
+        segments = [urllib.parse.unquote(s) for s in url.path.split("/")[3:] if s != ""]
+        query = dict(urllib.parse.parse_qsl(url.query))
+        model = self.model()
+        missing = (404, {"code": 404, "message": f"not found: {url.path}"})
+        match segments:
+            case ["lineage"]:
+                try:
+                    graph = model.lineage(query["nodeId"], int(query.get("depth", 20)))
+                except (KeyError, ValueError) as e:
+                    return 400, {"code": 400, "message": str(e)}
+                return (200, graph) if graph is not None else missing
+            case ["namespaces"]:
+                return 200, {"namespaces": [{"name": n} for n in model.namespaces]}
+            case ["namespaces", ns, "jobs"]:
+                jobs = [model.job_json(*key) for key in model.jobs if key[0] == ns]
+                return 200, {"jobs": jobs, "totalCount": len(jobs)}
+            case ["namespaces", ns, "jobs", name]:
+                job = model.job_json(ns, name)
+                return (200, job) if job is not None else missing
+            case ["namespaces", ns, "jobs", name, "runs"]:
+                runs = model.runs_json(ns, name)
+                return (200, {"runs": runs, "totalCount": len(runs)}) if runs is not None else missing
+            case ["namespaces", ns, "datasets"]:
+                found = [model.dataset_json(*key) for key in model.datasets if key[0] == ns]
+                return 200, {"datasets": found, "totalCount": len(found)}
+            case ["namespaces", ns, "datasets", name]:
+                ds = model.dataset_json(ns, name)
+                return (200, ds) if ds is not None else missing
+            case ["namespaces", ns, "datasets", name, "versions"]:
+                versions = model.versions_json(ns, name)
+                if versions is None:
+                    return missing
+                return 200, {"versions": versions, "totalCount": len(versions)}
+        return missing
 
     def stop(self) -> None:
         self.release.set()

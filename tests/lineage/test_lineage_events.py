@@ -123,15 +123,10 @@ def test_every_child_event_names_its_parent_and_root(project: Project) -> None:
         assert e["job"]["name"].startswith(parent["job"]["name"] + ".")
 
 
-def test_datasets_are_named_by_store_and_stable_across_versions(project: Project) -> None:
-    root = Path(project.root).resolve()
-    warehouse = f"duckdb://{root / '.assetbuild' / 'warehouse.duckdb'}"
-    assert naming.asset_dataset(project, "enriched") == naming.DatasetRef(
-        warehouse, "warehouse.main.enriched"
-    )
-    assert naming.asset_dataset(project, "scored") == naming.DatasetRef(
-        "file", str(root / "out" / "scored.parquet")
-    )
+def test_datasets_are_named_by_project_and_stable_across_versions(project: Project) -> None:
+    assert naming.asset_dataset(project, "enriched") == naming.DatasetRef("linproj", "linproj.main.enriched")
+    # an export is where the data is delivered, not what it is called
+    assert naming.asset_dataset(project, "scored") == naming.DatasetRef("linproj", "linproj.main.scored")
     outs = []
     for version in ("v1", "v2"):
         info = info_for(project, "enriched", new_id(), version)
@@ -143,10 +138,12 @@ def test_datasets_are_named_by_store_and_stable_across_versions(project: Project
     assert outs[1]["facets"]["version"]["datasetVersion"] == "hash-enriched-v2"
 
 
-def test_exports_given_as_tables_name_their_path(tmp_path: Path) -> None:
+def test_exports_given_as_tables_are_a_folder_location(tmp_path: Path) -> None:
     project = make_project(tmp_path)
-    project.exports["scored"] = {"path": "out/scored", "partition_by": ["country"]}
-    assert naming.asset_dataset(project, "scored").name == str(tmp_path.resolve() / "out" / "scored")
+    project.exports["scored"] = {"path": "out/scored/", "partition_by": ["country"]}
+    assert naming.export_symlinks(project, "scored") == [
+        naming.Symlink("linproj", "linproj/out/scored", "LOCATION")
+    ]
 
 
 def test_a_completed_asset_carries_its_output_facets(project: Project) -> None:
@@ -156,7 +153,7 @@ def test_a_completed_asset_carries_its_output_facets(project: Project) -> None:
     assert done["eventType"] == "COMPLETE"
     out = done["outputs"][0]
     assert [f["name"] for f in out["facets"]["schema"]["fields"]] == ["country", "revenue", "orders"]
-    assert out["facets"]["dataSource"]["uri"] == out["namespace"]
+    assert "dataSource" not in out["facets"]  # its store's URI would be a path on this machine
     assert out["outputFacets"]["outputStatistics"] == {
         "_producer": ev.PRODUCER,
         "_schemaURL": out["outputFacets"]["outputStatistics"]["_schemaURL"],
@@ -166,7 +163,7 @@ def test_a_completed_asset_carries_its_output_facets(project: Project) -> None:
     columns = out["facets"]["columnLineage"]
     revenue = columns["fields"]["revenue"]["inputFields"]
     assert [(f["name"], f["field"], f["transformations"][0]["subtype"]) for f in revenue] == [
-        ("warehouse.main.enriched", "amount", "AGGREGATION")
+        ("linproj.main.enriched", "amount", "AGGREGATION")
     ]
     assert {(f["field"], f["transformations"][0]["subtype"]) for f in columns["dataset"]} == {
         ("country", "GROUP_BY"),
@@ -175,7 +172,7 @@ def test_a_completed_asset_carries_its_output_facets(project: Project) -> None:
     sql = done["job"]["facets"]["sql"]
     assert (sql["query"], sql["dialect"]) == (info.asset.sql, "duckdb")
     assert done["job"]["facets"]["documentation"]["description"] == "Revenue per country"
-    assert [i["name"] for i in done["inputs"]] == ["warehouse.main.enriched"]
+    assert [i["name"] for i in done["inputs"]] == ["linproj.main.enriched"]
     assert [f["name"] for f in done["inputs"][0]["facets"]["schema"]["fields"]] == [
         "order_id",
         "amount",
@@ -194,7 +191,11 @@ def test_python_assets_carry_their_source_and_no_column_lineage(project: Project
     assert facets["ownership"]["owners"] == [{"name": "team:risk"}]
     assert facets["tags"]["tags"] == [{"key": "risk", "value": "true", "source": "ASSETBUILD"}]
     assert "columnLineage" not in done["outputs"][0]["facets"]
-    assert done["outputs"][0]["namespace"] == "file"
+    [out] = done["outputs"]
+    assert (out["namespace"], out["name"]) == ("linproj", "linproj.main.scored")
+    assert out["facets"]["symlinks"]["identifiers"] == [
+        {"namespace": "linproj", "name": "linproj/out/scored.parquet", "type": "LOCATION"}
+    ]
 
 
 def test_sources_read_their_files(tmp_path: Path) -> None:
@@ -204,14 +205,14 @@ def test_sources_read_their_files(tmp_path: Path) -> None:
         ev.asset_end(project, info, result_of("orders", "source"), T, source_files=SOURCE_FILES["orders"])
     )
     [file] = done["inputs"]
-    assert (file["namespace"], file["name"]) == ("file", str(tmp_path.resolve() / "data" / "orders.csv"))
+    assert (file["namespace"], file["name"]) == ("linproj", "linproj/data/orders.csv")
     assert file["inputFacets"]["inputStatistics"]["fileCount"] == 1
     assert file["inputFacets"]["inputStatistics"]["size"] == 40
     globbed = project.assets["orders"].__class__(
         **{**project.assets["orders"].__dict__, "patterns": ("data/tx/*.csv",)}
     )
     refs = naming.source_file_datasets(project, globbed)
-    assert refs == [("data/tx/*.csv", naming.DatasetRef("file", str(tmp_path.resolve() / "data" / "tx")))]
+    assert refs == [("data/tx/*.csv", naming.DatasetRef("linproj", "linproj/data/tx"))]
 
 
 def test_a_failed_asset_sends_fail_with_the_user_traceback(project: Project) -> None:
@@ -270,7 +271,7 @@ def test_checks_are_a_child_run_reading_the_asset_with_assertions_and_metrics(pr
     assert start["run"]["runId"] == end["run"]["runId"] != info.run_id
     assert end["job"]["name"] == "linproj.by_country.check" and end["outputs"] == []
     [checked] = end["inputs"]
-    assert checked["name"] == "warehouse.main.by_country"
+    assert checked["name"] == "linproj.main.by_country"
     assertions = checked["inputFacets"]["dataQualityAssertions"]["assertions"]
     assert [
         (a["assertion"], a["name"], a.get("column"), a["success"], a["severity"]) for a in assertions

@@ -64,7 +64,7 @@ def test_columns_in_text_and_json(project: Project) -> None:
         {"from": "enriched", "to": "by_country"},
         {"from": "by_country", "to": "scored"},
     ]
-    assert doc["assets"][0]["files"][0]["namespace"] == "file"
+    assert doc["assets"][0]["files"][0] == {"namespace": "linproj", "name": "linproj/data/orders.csv"}
 
 
 def test_without_schemas_a_star_query_shows_no_invented_columns(project: Project) -> None:
