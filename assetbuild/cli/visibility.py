@@ -71,13 +71,17 @@ def graph(project_dir: str, select: tuple[str, ...], fmt: str, output: str | Non
     def action() -> int:
         from assetbuild.definitions.loader import load_project
         from assetbuild.definitions.selection import select as select_assets
+        from assetbuild.gate.audit import load_rulesets
+        from assetbuild.run.decisions import rule_reads
 
         project = load_project(project_dir)
         names = select_assets(project, select)
+        # what the rules read is a dependency too (a build waits for it): drawn dashed
+        reads = rule_reads(project, load_rulesets(project))
         if fmt == "json":
             from assetbuild.present.graph_text import graph_json
 
-            emit_json(graph_json(project, names))
+            emit_json(graph_json(project, names, reads))
             return 0
         if fmt == "html":
             from assetbuild.present.html_report import graph_html
@@ -86,9 +90,13 @@ def graph(project_dir: str, select: tuple[str, ...], fmt: str, output: str | Non
         else:
             from assetbuild.present.graph_text import dot, mermaid
 
-            text = mermaid(project, names) if fmt == "mermaid" else dot(project, names)
+            text = mermaid(project, names, reads) if fmt == "mermaid" else dot(project, names, reads)
         if output:
-            Path(output).write_text(text + ("" if text.endswith("\n") else "\n"), encoding="utf-8")
+            from assetbuild.present.html_report import write_page
+
+            write_page(
+                Path(output), text + ("" if text.endswith("\n") else "\n"), "the graph", "-o/--output FILE"
+            )
             click.echo(f"wrote {output}", err=True)
         else:
             click.echo(text)
@@ -126,16 +134,24 @@ def init(directory: str, fmt: str) -> None:
 @click.option(
     "--keep",
     type=click.IntRange(0, None),
-    default=3,
-    show_default=True,
-    help="also keep the newest N materializations of each asset (instant restore on revert)",
+    default=None,
+    help="keep the newest N past materializations of each asset besides current (instant restore "
+    "on revert); default: [store] keep in assetbuild.toml, else 5",
+)
+@click.option(
+    "--exports",
+    "exports",
+    is_flag=True,
+    help="also remove exported files that no asset writes any more (its asset deleted, its export "
+    "dropped or moved); the build lists them",
 )
 @click.option("--dry-run", is_flag=True, help="say what would be removed; remove nothing")
 @click.option("--no-wait", is_flag=True, help="exit (code 75) instead of waiting when a build is running")
 @FORMAT
 @click.pass_obj
-def gc(project_dir: str, keep: int, dry_run: bool, no_wait: bool, fmt: str) -> None:
-    """Delete stored data that no environment's current data and no recent version points to."""
+def gc(project_dir: str, keep: int | None, exports: bool, dry_run: bool, no_wait: bool, fmt: str) -> None:
+    """Delete stored data that no environment's current data and no recent version points to
+    (every build does this itself, keeping [store] keep past versions per asset)."""
 
     def action() -> int:
         from assetbuild.run.gc import collect_garbage
@@ -146,11 +162,12 @@ def gc(project_dir: str, keep: int, dry_run: bool, no_wait: bool, fmt: str) -> N
             dry_run=dry_run,
             wait=not no_wait,
             on_wait=lambda msg: click.echo(msg, err=True),
+            exports=exports,
         )
         if fmt == "json":
             emit_json(result.to_json())
         else:
             click.echo(result.text())
-        return 0
+        return 1 if result.export_trouble else 0
 
     run(fmt, action)

@@ -262,6 +262,16 @@ def parse_column(node: Node, what: str, in_pack: bool = False) -> list[RuleSpec]
     return specs
 
 
+def column_description(node: Node) -> str | None:
+    """A column's own `description:` (documentation; parse_column checked it is text)."""
+    if not node.is_mapping:
+        return None
+    for key, _, value in node.items(None, "a column"):
+        if key == "description":
+            return value.string("description")
+    return None
+
+
 def _column_rule(kind: str, key: Node, node: Node) -> RuleSpec | None:
     if kind == "str_length":
         p, severity, description = _params_mapping(kind, node, ("min", "max"))
@@ -431,13 +441,25 @@ def _parse_sql(kind: str, node: Node, text: str) -> tuple[str, tuple[str, ...]]:
     import sqlglot  # only projects with sql/expression rules pay for it
     from sqlglot import exp
 
+    from assetbuild.definitions.sql_assets import SqlProblem, jinja_in, sql_problem
+
+    def refuse(problem: SqlProblem, hint: str | None) -> ProjectError:
+        line, col = _sql_error_position(node, text, problem.line, problem.col)
+        return ProjectError(problem.message, node.path, line, col, hint=hint)
+
+    jinja = jinja_in(text, "rules")
+    if jinja is not None:
+        raise refuse(jinja, "write the SQL itself, naming the columns and assets it reads")
     try:
         tree = sqlglot.parse_one(text, dialect="duckdb")
-    except sqlglot.errors.ParseError as e:
-        err = e.errors[0] if e.errors else {}
-        line, col = _sql_error_position(node, err)
-        message = f"invalid SQL in '{kind}' rule: {err.get('description', e)}"
-        raise ProjectError(message, node.path, line, col) from None
+    except RecursionError:
+        raise node.error(f"the '{kind}' rule is nested too deeply to analyse") from None
+    except Exception as e:  # ParseError, TokenError, or any other SqlglotError
+        problem = sql_problem(e, text)
+        if problem is None:
+            raise
+        message = f"invalid SQL in '{kind}' rule: {problem.message}"
+        raise refuse(SqlProblem(message, problem.line, problem.col), _SQL_HINTS[kind]) from None
     if kind == "sql" and not isinstance(tree, exp.Query):
         raise node.error("an 'sql' rule must be one SELECT query returning the failing rows")
     if kind == "expression" and isinstance(tree, exp.Query | exp.Command | exp.DDL | exp.DML):
@@ -460,12 +482,29 @@ def _parse_sql(kind: str, node: Node, text: str) -> tuple[str, tuple[str, ...]]:
     return tree.sql(dialect="duckdb"), tuple(sorted(tables))
 
 
-def _sql_error_position(node: Node, err: dict[str, Any]) -> tuple[int, int]:
-    """Map sqlglot's (line, col) inside the query onto the rule file, where the layout allows."""
-    q_line, q_end_col = err.get("line"), err.get("col")
-    if not isinstance(q_line, int) or not isinstance(q_end_col, int):
+_SQL_HINTS = {
+    "expression": "an 'expression' rule is one boolean SQL expression over the asset's columns, "
+    "true for the good rows: e.g. `amount >= 0 AND currency IS NOT NULL`",
+    "sql": "an 'sql' rule is one SELECT query returning the failing rows: "
+    "e.g. `SELECT * FROM orders WHERE amount < 0`",
+}
+
+
+def _sql_error_position(node: Node, text: str, q_line: int | None, q_col: int | None) -> tuple[int, int]:
+    """Map a (line, col) inside the query onto the rule file, where the layout allows.
+
+    `text` is the query as written, stripped: the position is first moved back into the value
+    as YAML holds it (the whitespace stripped off its start), then onto the file.
+    """
+    if q_line is None or q_col is None:
         return node.line, node.col
-    q_col = max(1, q_end_col - len(str(err.get("highlight") or "x")) + 1)  # sqlglot gives the token's end
+    raw = node.string("rule")
+    lead = raw[: len(raw) - len(raw.lstrip())]
+    if lead:
+        lines = text.split("\n")
+        offset = sum(len(x) + 1 for x in lines[: q_line - 1]) + q_col - 1 + len(lead)
+        q_line = raw.count("\n", 0, offset) + 1
+        q_col = offset - (raw.rfind("\n", 0, offset) + 1) + 1
     style = getattr(node.raw, "style", None)
     single_line = node.raw.start_mark.line == node.raw.end_mark.line
     if style in (None, "'", '"') and single_line and q_line == 1:
@@ -474,6 +513,6 @@ def _sql_error_position(node: Node, err: dict[str, Any]) -> tuple[int, int]:
         file_line = node.line + q_line
         lines = str(node.raw.start_mark.buffer or "").splitlines()
         if file_line - 1 < len(lines):
-            text = lines[file_line - 1]
-            return file_line, len(text) - len(text.lstrip(" ")) + q_col
+            line_text = lines[file_line - 1]
+            return file_line, len(line_text) - len(line_text.lstrip(" ")) + q_col
     return node.line, node.col

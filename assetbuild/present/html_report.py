@@ -8,10 +8,12 @@ from the network. Reads the store read-only, so it works while a build runs; it 
 from __future__ import annotations
 
 import ast
+import contextlib
 import datetime as dt
 import html
 import json
 import re
+import tempfile
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -20,7 +22,8 @@ from typing import Any
 from assetbuild.definitions.loader import load_project
 from assetbuild.errors import AssetbuildError, ProjectError
 from assetbuild.model.assets import AssetDef, Kind, Project
-from assetbuild.present.layout import NODE_H, NODE_W, Layout, layout
+from assetbuild.model.runids import display_run_id
+from assetbuild.present.layout import GAP_X, GAP_Y, MIN_LABEL_PX, NODE_H, NODE_W, PAD, Layout, layout
 from assetbuild.trace.state import Current, State
 
 # state -> (label, glyph); the glyph keeps states apart without colour
@@ -46,10 +49,7 @@ def write_report(project_dir: str | Path, out: str | Path | None = None) -> dict
     model = collect(project, with_state=True)
     target = Path(out) if out else project.store_dir / "report.html"
     text = render(model)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(target)
+    write_page(target, text, "the report", "-o/--output FILE")
     counts: dict[str, int] = {}
     for a in model["assets"].values():
         counts[a["state"]] = counts.get(a["state"], 0) + 1
@@ -59,6 +59,24 @@ def write_report(project_dir: str | Path, out: str | Path | None = None) -> dict
         "states": counts,
         "bytes": len(text.encode()),
     }
+
+
+def write_page(target: Path, text: str, what: str, option: str) -> None:
+    """Write `text` to `target` whole (aside, then renamed). Where it cannot be written (a
+    read-only checkout, a missing or foreign folder), exit 2 naming the path and `option`."""
+    tmp = target.with_name(f".{target.name}.tmp")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise ProjectError(
+            f"cannot write {what} to {target} ({e.strerror or e})",
+            hint=f"pass {option} to write it where you can, e.g. {option.split()[0].split('/')[-1]} "
+            f"{Path(tempfile.gettempdir()) / target.name}",
+        ) from None
 
 
 def graph_html(project: Project, names: Iterable[str]) -> str:
@@ -106,7 +124,28 @@ def collect(project: Project, with_state: bool, names: list[str] | None = None) 
         "last_run": run,
         "order": order,
         "assets": assets,
+        "rule_reads": _rule_facts(project, order, assets),
     }
+
+
+def _rule_facts(project: Project, order: list[str], assets: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the rule files add to the drawing: the assets each asset's rules read (dashed edges;
+    a build waits for them), and the columns' `description:` (the column list shows them)."""
+    from assetbuild.gate.audit import load_rulesets
+    from assetbuild.present.graph_text import drawn_reads
+    from assetbuild.run.decisions import rule_reads
+
+    try:
+        rulesets = load_rulesets(project)
+    except AssetbuildError:
+        rulesets = {}  # a rule file being edited: the page still shows the rest
+    reads = rule_reads(project, rulesets)
+    for n in order:
+        assets[n]["checks_read"] = sorted({r.read for r in reads if r.reader == n})
+        assets[n]["read_by_checks_of"] = sorted({r.reader for r in reads if r.read == n})
+        # until gate/rules.py keeps them on the RuleSet, there are none to show
+        assets[n]["columns"] = dict(getattr(rulesets.get(n), "column_descriptions", None) or {})
+    return [r.to_json() for r in drawn_reads(reads, order)]
 
 
 def _entry(
@@ -279,7 +318,10 @@ def _when(ts: float | None) -> str | None:
 
 
 def render(model: dict[str, Any]) -> str:
-    lay = layout(model["order"], {n: a["upstream"] for n, a in model["assets"].items()})
+    reads: dict[str, list[str]] = {}
+    for r in model.get("rule_reads", ()):
+        reads.setdefault(r["to"], []).append(r["from"])
+    lay = layout(model["order"], {n: a["upstream"] for n, a in model["assets"].items()}, reads)
     parts = {
         "title": html.escape(f"{model['project']} — assetbuild {model['mode']}"),
         "css": _template("report.css"),
@@ -313,7 +355,7 @@ def _header(model: dict[str, Any]) -> str:
         summary = ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in run["summary"].items())
         bits.append(
             f'<span class="meta">last {e(run["command"])} <b class="run-{e(run["status"])}">{e(run["status"])}</b>'
-            f" {e(run['finished_at'] or '')} · {e(summary)} · run <code>{e(run['run_id'][:13])}</code></span>"
+            f" {e(run['finished_at'] or '')} · {e(summary)} · run <code>{e(display_run_id(run['run_id']))}</code></span>"
         )
     else:
         bits.append('<span class="meta">never built</span>')
@@ -342,18 +384,25 @@ def _svg(model: dict[str, Any], lay: Layout) -> str:
     e = html.escape
     out = [
         f'<svg id="dag" xmlns="http://www.w3.org/2000/svg" data-w="{lay.width:.0f}" data-h="{lay.height:.0f}"'
-        f' data-node-w="{NODE_W}" data-node-h="{NODE_H}"'
+        f' data-node-w="{NODE_W}" data-node-h="{NODE_H}" data-gap-x="{GAP_X}" data-gap-y="{GAP_Y}"'
+        f' data-pad="{PAD}" data-min-label-px="{MIN_LABEL_PX}"'
         f' role="img" aria-label="asset graph">',
         '<defs><marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7"'
         ' orient="auto"><path d="M0,0 L8,4 L0,8 z"/></marker></defs>',
         '<g id="viewport"><g class="edges">',
     ]
+    severity = {(r["from"], r["to"]): r["severity"] for r in model.get("rule_reads", ())}
     for edge in lay.edges:
         blocked = model["assets"][edge.target]["state"] == "blocked"
         cls = "edge blocked" if blocked else "edge"
+        tip = ""
+        if edge.kind == "read":  # what the target's rules read: dashed, "checks read" on hover
+            sev = severity.get((edge.source, edge.target), "error")
+            cls = f"edge rule-read sev-{sev}" + (" blocked" if blocked else "")
+            tip = f"<title>checks of {e(edge.target)} read {e(edge.source)} ({sev} rules)</title>"
         out.append(
             f'<path class="{cls}" data-from="{e(edge.source)}" data-to="{e(edge.target)}" d="{edge.path}"'
-            ' marker-end="url(#arrow)"/>'
+            ' marker-end="url(#arrow)"' + (f">{tip}</path>" if tip else "/>")
         )
     out.append('</g><g class="nodes">')
     for name in model["order"]:

@@ -11,12 +11,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from assetbuild.core.graph import closure, toposort
+
 NODE_W = 190
 NODE_H = 34
 GAP_X = 70
 GAP_Y = 14
 PAD = 20
 SWEEPS = 6
+# An asset's name is never drawn smaller than this on screen (CSS px): the page hides names rather
+# than shrink them past it when zoomed out, and opens a large graph at a zoom that keeps it.
+MIN_LABEL_PX = 11
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,7 @@ class Edge:
     source: str
     target: str
     path: str  # SVG path data, from the right side of `source` to the left side of `target`
+    kind: str = "upstream"  # or "read": `target`'s rules read `source` (drawn dashed)
 
 
 @dataclass(frozen=True)
@@ -78,19 +84,36 @@ def _order_layers(
     return columns
 
 
-def layout(order: Sequence[str], upstream: Mapping[str, Sequence[str]]) -> Layout:
-    """Place every asset of `order` (topological) and route an edge for every upstream link among them."""
-    layer = layers(order, upstream)
+def layout(
+    order: Sequence[str],
+    upstream: Mapping[str, Sequence[str]],
+    reads: Mapping[str, Sequence[str]] | None = None,
+) -> Layout:
+    """Place every asset of `order` (topological) and route an edge for every upstream link among them.
+
+    `reads` ({asset: assets its rules read}) adds edges of kind "read". A build waits for them as
+    for upstream, so each also places its asset right of what it reads, unless that would close
+    a cycle (a rule reading something downstream: drawn, but it bends no layer)."""
     inside = set(order)
+    placing: dict[str, list[str]] = {n: [u for u in upstream.get(n, ()) if u in inside] for n in order}
+    read_edges = [(u, n) for n in order for u in (reads or {}).get(n, ()) if u in inside and u != n]
+    added = False
+    for u, n in read_edges:
+        if u not in placing[n] and n not in closure([u], placing):
+            placing[n].append(u)
+            added = True
+    if added:
+        order = toposort(placing)
+    upstream_of = placing
+    layer = layers(order, upstream_of)
     downstream: dict[str, list[str]] = {n: [] for n in order}
     for n in order:
-        for u in upstream.get(n, ()):
-            if u in inside:
-                downstream[u].append(n)
+        for u in upstream_of[n]:
+            downstream[u].append(n)
     columns: list[list[str]] = [[] for _ in range(max(layer.values(), default=-1) + 1)]
     for n in order:
         columns[layer[n]].append(n)
-    columns = _order_layers(columns, upstream, downstream)
+    columns = _order_layers(columns, upstream_of, downstream)
     tallest = max((len(c) for c in columns), default=0)
     boxes: dict[str, Box] = {}
     for li, col in enumerate(columns):
@@ -103,6 +126,10 @@ def layout(order: Sequence[str], upstream: Mapping[str, Sequence[str]]) -> Layou
         for u in upstream.get(n, ()):
             if u in inside:
                 edges.append(Edge(u, n, _curve(boxes[u], boxes[n])))
+    drawn = {(e.source, e.target) for e in edges}
+    for u, n in read_edges:
+        if (u, n) not in drawn:  # a rule reading its own upstream: the solid edge says it
+            edges.append(Edge(u, n, _curve(boxes[u], boxes[n]), "read"))
     width = PAD * 2 + len(columns) * (NODE_W + GAP_X) - (GAP_X if columns else 0)
     height = PAD * 2 + tallest * (NODE_H + GAP_Y) - (GAP_Y if tallest else 0)
     return Layout(boxes, edges, max(width, 0), max(height, 0))

@@ -9,6 +9,7 @@ from typing import Any
 from assetbuild.definitions.loader import load_project
 from assetbuild.errors import AssetFailure, ProjectError, did_you_mean
 from assetbuild.model.assets import Project
+from assetbuild.model.runids import display_run_id
 from assetbuild.sources.probe import observe
 from assetbuild.trace.objects import ObjectStore
 from assetbuild.trace.state import State
@@ -43,6 +44,7 @@ def show_asset(project_dir: str | Path, name: str, rows: int = 0) -> dict[str, A
         "checks": [],
         "last_run": None,
     }
+    info.update(rule_facts(project, name))
     if a.kind.value == "source":
         try:
             files = observe(project, [name])[name].files
@@ -62,7 +64,10 @@ def show_asset(project_dir: str | Path, name: str, rows: int = 0) -> dict[str, A
                 "build_key": m.build_key,
                 "rows": m.rows,
                 "bytes": m.object_size,
-                "schema": [{"name": c, "type": t} for c, t in m.schema],
+                "schema": [
+                    {"name": c, "type": t} | ({"description": d} if (d := info["columns"].get(c)) else {})
+                    for c, t in m.schema
+                ],
                 "built_at": _when(m.created_at),
                 "run_id": m.run_id,
                 "object": str(ObjectStore(project.store_dir).path(m.object)),
@@ -93,6 +98,22 @@ def show_asset(project_dir: str | Path, name: str, rows: int = 0) -> dict[str, A
     return info
 
 
+def rule_facts(project: Project, name: str) -> dict[str, Any]:
+    """What the rule files say about `name` besides checks: the assets its rules read (a build
+    waits for them), which assets' rules read it, and its columns' `description:`."""
+    from assetbuild.gate.audit import load_rulesets
+    from assetbuild.run.decisions import rule_reads
+
+    rulesets = load_rulesets(project)
+    reads = rule_reads(project, rulesets)
+    rs = rulesets.get(name)
+    return {
+        "checks_read": sorted({r.read for r in reads if r.reader == name}),
+        "read_by_checks_of": sorted({r.reader for r in reads if r.read == name}),
+        "columns": dict(rs.column_descriptions) if rs else {},
+    }
+
+
 def show_text(info: dict[str, Any]) -> str:
     lines = [f"{info['name']}  ({info['kind']}, {info['defined_in']})"]
     for key in ("description", "owner"):
@@ -104,17 +125,28 @@ def show_text(info: dict[str, Any]) -> str:
         lines.append(f"  {key}: {value}")
     lines.append(f"  upstream: {', '.join(info['upstream']) or '-'}")
     lines.append(f"  downstream: {', '.join(info['downstream']) or '-'}")
+    if info.get("checks_read"):
+        lines.append(f"  checks read: {', '.join(info['checks_read'])}")
+    if info.get("read_by_checks_of"):
+        lines.append(f"  read by the checks of: {', '.join(info['read_by_checks_of'])}")
     if info.get("export"):
         lines.append(f"  export: {info['export']}")
     cur = info["current"]
     if cur is None:
         lines.append("  current: never built")
+        if info.get("columns"):
+            lines.append("  columns (described in the rules):")
+            lines.extend(f"    {c}: {words}" for c, words in info["columns"].items())
     else:
         lines.append(f"  current: {cur['rows']:,} rows, {cur['bytes']:,} bytes, built {cur['built_at']}")
         lines.append(f"  content hash: {cur['content_hash']}")
         lines.append(f"  build key:    {cur['build_key']}")
         lines.append("  schema:")
-        lines.extend(f"    {c['name']}: {c['type']}" for c in cur["schema"])
+        width = max((len(f"{c['name']}: {c['type']}") for c in cur["schema"]), default=0)
+        for c in cur["schema"]:
+            typed = f"{c['name']}: {c['type']}"
+            about = f"  {c['description']}" if c.get("description") else ""
+            lines.append(f"    {typed:<{width}}{about}" if about else f"    {typed}")
     if info["checks"]:
         lines.append("  checks:")
         for c in info["checks"]:
@@ -187,7 +219,7 @@ def history_text(info: dict[str, Any]) -> str:
             outcome += f" ({failed} warnings)"
         lines.append(
             f" {flag} {m['created_at']}  {m['content_hash'][:12]}  key {m['build_key'][:12]}  "
-            f"{m['rows'] or 0:>9,} rows  run {str(m['run_id'])[:8]}  {outcome}"
+            f"{m['rows'] or 0:>9,} rows  run {display_run_id(str(m['run_id']))}  {outcome}"
         )
     lines.append("  (* current, q quarantined: failed an error rule)")
     return "\n".join(lines)

@@ -22,7 +22,14 @@ from assetbuild.model.assets import AssetDef
 from assetbuild.model.reasons import Because, Cause, Reason
 from assetbuild.model.results import AssetResult, BuildResult, Status
 from assetbuild.model.stored import Current
-from assetbuild.run.decisions import AssetDecision, Decider, decision_order, dependencies, what_runs
+from assetbuild.run.decisions import (
+    AssetDecision,
+    Decider,
+    decision_order,
+    dependencies,
+    never_blocking,
+    what_runs,
+)
 from assetbuild.sources.probe import observe
 from assetbuild.trace.objects import ObjectStore
 from assetbuild.trace.state import Materialization, State
@@ -44,13 +51,14 @@ def plan(
         objects = ObjectStore(project.store_dir)
         decider = Decider(project, auditor, current, objects, _finder(state), force, observe(project, names))
         deps = dependencies(project, auditor, names)
+        soft = never_blocking(project, auditor, names, deps)  # what only warn rules read: never blocks
         content_of: dict[str, str | None] = {n: c.mat.content_hash for n, c in current.items()}
         unsettled: set[str] = set()  # assets whose data after the build is not known yet
         failing: set[str] = set()  # assets certain to fail: what waits for them is blocked
         out: dict[str, AssetResult] = {}
         for name in decision_order(names, deps):
             kind = project.assets[name].kind.value
-            fails = next((u for u in deps[name] if u in failing), None)
+            fails = next((u for u in deps[name] if u in failing and u not in soft[name]), None)
             if fails is not None:
                 failing.add(name)
                 why = Reason.of(Cause.UPSTREAM_FAILS, fails)

@@ -25,6 +25,30 @@
   var view = { x: 0, y: 0, k: 1 };
   var W = +svg.getAttribute("data-w"), H = +svg.getAttribute("data-h");
   var NW = +svg.getAttribute("data-node-w"), NH = +svg.getAttribute("data-node-h");
+  var GX = +svg.getAttribute("data-gap-x") || 70, GY = +svg.getAttribute("data-gap-y") || 14;
+  var PAD = +svg.getAttribute("data-pad") || 20;
+  // Names are never drawn smaller than MIN_PX on screen: below READABLE zoom they are hidden
+  // (the "overview": shape and state colours only), and a large graph opens at READABLE.
+  var MIN_PX = +svg.getAttribute("data-min-label-px") || 11;
+  var someLabel = svg.querySelector(".node .label");
+  var LABEL_PX = (someLabel && parseFloat(getComputedStyle(someLabel).fontSize)) || 12;
+  var READABLE = (MIN_PX + 0.01) / LABEL_PX;  // a hair above: rounding never draws 10.99 px
+  var zoomHint = document.getElementById("zoom-hint");
+  var focusBar = document.getElementById("focus-bar");
+  var focusText = document.getElementById("focus-text");
+  var focusButton = document.getElementById("focus");
+  var depthSelect = document.getElementById("depth");
+  var focus = null;  // {name, depth, w, h} while only a neighbourhood is drawn
+  // where the server placed each node and routed each edge, to come back to after a focus
+  var home = {}, homeD = [];
+  Object.keys(nodes).forEach(function (n) { home[n] = nodes[n].getAttribute("transform"); });
+  edges.forEach(function (e, i) { homeD[i] = e.getAttribute("d"); });
+  var UP = {}, DOWN = {};  // the drawn edges (upstream and what rules read), both ways
+  edges.forEach(function (e) {
+    var f = e.getAttribute("data-from"), t = e.getAttribute("data-to");
+    (DOWN[f] = DOWN[f] || []).push(t);
+    (UP[t] = UP[t] || []).push(f);
+  });
 
   // -- small DOM helpers -----------------------------------------------------------------------------
   function el(tag, attrs) {
@@ -67,7 +91,12 @@
   }
 
   // -- pan and zoom ----------------------------------------------------------------------------------
-  function apply() { viewport.setAttribute("transform", "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")"); }
+  function apply() {
+    viewport.setAttribute("transform", "translate(" + view.x + "," + view.y + ") scale(" + view.k + ")");
+    var overview = view.k < READABLE;
+    svg.classList.toggle("overview", overview);
+    if (zoomHint) zoomHint.hidden = !overview;
+  }
   function zoomAt(factor, cx, cy) {
     var k = Math.min(3, Math.max(0.05, view.k * factor));
     view.x = cx - (cx - view.x) * (k / view.k);
@@ -75,27 +104,36 @@
     view.k = k;
     apply();
   }
+  // `readable`: never below READABLE; a graph too large for that starts at its left (the
+  // sources) or, focused, at the focused asset. Without it ("fit" button) the whole drawing fits.
   function fit(readable) {
     var r = graph.getBoundingClientRect();
-    if (!W || !H || !r.width || !r.height) return;
-    var k = Math.min(r.width / W, r.height / H, 1.2);
-    if (readable && k < 0.4) {
-      // a large graph: start readable at its left (the sources) rather than as a grey smudge
-      k = 0.4;
-      view.k = k; view.x = 10; view.y = H * k < r.height ? (r.height - H * k) / 2 : 10;
-    } else {
-      view.k = k; view.x = (r.width - W * k) / 2; view.y = (r.height - H * k) / 2;
+    var w = focus ? focus.w : W, h = focus ? focus.h : H;
+    if (!w || !h || !r.width || !r.height) return;
+    var k = Math.min(r.width / w, r.height / h, 1.2);
+    if (readable && k < READABLE) {
+      k = READABLE;
+      view.k = k; view.x = 10; view.y = h * k < r.height ? (r.height - h * k) / 2 : 10;
+      apply();
+      if (focus) centerOn(focus.name, true);
+      return;
     }
+    view.k = k; view.x = (r.width - w * k) / 2; view.y = (r.height - h * k) / 2;
     apply();
   }
-  function centerOn(name) {
+  function at(name) {
+    var m = /translate\(([-\d.]+),([-\d.]+)\)/.exec(nodes[name].getAttribute("transform"));
+    return { x: +m[1], y: +m[2] };
+  }
+  function centerOn(name, always) {
     var g = nodes[name];
     if (!g) return;
     var r = graph.getBoundingClientRect();
-    var m = /translate\(([-\d.]+),([-\d.]+)\)/.exec(g.getAttribute("transform"));
-    var x = +m[1] + NW / 2, y = +m[2] + NH / 2;
+    if (view.k < READABLE) { view.k = READABLE; apply(); }  // going to one asset: to read it
+    var p = at(name);
+    var x = p.x + NW / 2, y = p.y + NH / 2;
     var sx = view.x + x * view.k, sy = view.y + y * view.k;
-    if (sx < 40 || sy < 40 || sx > r.width - 40 || sy > r.height - 40) {
+    if (always || sx < 40 || sy < 40 || sx > r.width - 40 || sy > r.height - 40) {
       view.x = r.width / 2 - x * view.k;
       view.y = r.height / 2 - y * view.k;
       apply();
@@ -125,6 +163,84 @@
   document.getElementById("zoom-out").addEventListener("click", function () { zoomCenter(0.8); });
   document.getElementById("fit").addEventListener("click", function () { fit(false); });
 
+  // -- focus: one asset and its neighbours, laid out afresh, readable -------------------------------
+  function reach(start, links, depth) {
+    var seen = {}, frontier = [start], step = 0;
+    while (frontier.length && (depth < 0 || step < depth)) {
+      var next = [];
+      frontier.forEach(function (n) {
+        (links[n] || []).forEach(function (m) { if (!seen[m] && m !== start) { seen[m] = true; next.push(m); } });
+      });
+      frontier = next;
+      step++;
+    }
+    return Object.keys(seen);
+  }
+  function curve(a, b) {
+    var x1 = a.x + NW, y1 = a.y + NH / 2, x2 = b.x, y2 = b.y + NH / 2, bend = Math.max((x2 - x1) / 2, 30);
+    return "M" + x1 + "," + y1 + " C" + (x1 + bend) + "," + y1 + " " + (x2 - bend) + "," + y2 + " " + x2 + "," + y2;
+  }
+  function homeAt(name) {
+    var m = /translate\(([-\d.]+),([-\d.]+)\)/.exec(home[name]);
+    return { x: +m[1], y: +m[2] };
+  }
+  function focusOn(name, depth) {
+    if (!nodes[name]) return;
+    var shown = {};
+    shown[name] = true;
+    reach(name, UP, depth).concat(reach(name, DOWN, depth)).forEach(function (n) { shown[n] = true; });
+    // columns keep the layers of the whole drawing (edges still run left to right), closed up;
+    // each column keeps its drawn order (the server's crossing-reducing sweeps)
+    var byLayer = {};
+    Object.keys(shown).forEach(function (n) {
+      var layer = Math.round((homeAt(n).x - PAD) / (NW + GX));
+      (byLayer[layer] = byLayer[layer] || []).push(n);
+    });
+    var layers = Object.keys(byLayer).map(Number).sort(function (a, b) { return a - b; });
+    var tallest = 0;
+    layers.forEach(function (l) { tallest = Math.max(tallest, byLayer[l].length); });
+    var place = {};
+    layers.forEach(function (l, i) {
+      var col = byLayer[l].sort(function (a, b) { return homeAt(a).y - homeAt(b).y; });
+      var offset = (tallest - col.length) * (NH + GY) / 2;
+      col.forEach(function (n, j) { place[n] = { x: PAD + i * (NW + GX), y: PAD + offset + j * (NH + GY) }; });
+    });
+    Object.keys(nodes).forEach(function (n) {
+      nodes[n].classList.toggle("out", !place[n]);
+      nodes[n].setAttribute("transform", place[n] ? "translate(" + place[n].x + "," + place[n].y + ")" : home[n]);
+    });
+    edges.forEach(function (e, i) {
+      var f = place[e.getAttribute("data-from")], t = place[e.getAttribute("data-to")];
+      e.classList.toggle("out", !(f && t));
+      e.setAttribute("d", f && t ? curve(f, t) : homeD[i]);
+    });
+    var count = Object.keys(place).length;
+    focus = { name: name, depth: depth, w: PAD * 2 + layers.length * (NW + GX) - GX, h: PAD * 2 + tallest * (NH + GY) - GY };
+    focusText.textContent = "Showing " + count + " of " + DATA.order.length + " assets: " + name + " and " +
+      (depth < 0 ? "all its lineage" : depth + (depth === 1 ? " step" : " steps") + " up- and downstream");
+    focusBar.hidden = false;
+    focusButton.setAttribute("aria-pressed", "true");
+    fit(true);
+  }
+  function showAll() {
+    if (!focus) return;
+    focus = null;
+    Object.keys(nodes).forEach(function (n) { nodes[n].classList.remove("out"); nodes[n].setAttribute("transform", home[n]); });
+    edges.forEach(function (e, i) { e.classList.remove("out"); e.setAttribute("d", homeD[i]); });
+    focusBar.hidden = true;
+    focusButton.setAttribute("aria-pressed", "false");
+    fit(true);
+    if (selected) centerOn(selected);
+  }
+  function depth() { return +depthSelect.value; }
+  focusButton.addEventListener("click", function () {
+    if (focus) showAll();
+    else if (selected) focusOn(selected, depth());
+    else { focusText.textContent = "Click an asset first, then focus."; focusBar.hidden = false; }
+  });
+  depthSelect.addEventListener("change", function () { if (focus) focusOn(focus.name, depth()); });
+  document.getElementById("show-all").addEventListener("click", showAll);
+
   // -- selection and the detail panel ----------------------------------------------------------------
   Object.keys(nodes).forEach(function (name) {
     nodes[name].addEventListener("click", function () { if (!drag || !drag.moved) select(name, false); });
@@ -146,7 +262,8 @@
       if (on && li.scrollIntoView) li.scrollIntoView({ block: "nearest" });
     });
     renderDetail(ASSETS[name]);
-    if (center) centerOn(name);
+    if (focus && focus.name !== name) focusOn(name, focus.depth);  // walking the graph, focused
+    else if (center) centerOn(name);
     if (!quiet && history.replaceState) history.replaceState(null, "", "#asset=" + encodeURIComponent(name));
   }
 
@@ -194,6 +311,16 @@
     detail.appendChild(a.upstream.length ? wrap(a.upstream.map(assetLink)) : el("p", { cls: "muted", text: "none" }));
     detail.appendChild(el("h3", { text: "Downstream (" + a.downstream.length + ")" }));
     detail.appendChild(a.downstream.length ? wrap(a.downstream.map(assetLink)) : el("p", { cls: "muted", text: "none" }));
+    var reads = a.checks_read || [], readBy = a.read_by_checks_of || [];
+    if (reads.length) {
+      // a dependency no upstream list shows: a build waits for these (dashed in the graph)
+      detail.appendChild(el("h3", { text: "Checks read (" + reads.length + ")" }));
+      detail.appendChild(wrap(reads.map(assetLink)));
+    }
+    if (readBy.length) {
+      detail.appendChild(el("h3", { text: "Read by the checks of (" + readBy.length + ")" }));
+      detail.appendChild(wrap(readBy.map(assetLink)));
+    }
     if (a.code && a.code.text) {
       detail.appendChild(el("h3", null, "Code ", el("span", { cls: "muted", text: a.code.path })));
       detail.appendChild(el("pre", { cls: "code" }, el("code", { cls: "lang-" + a.code.lang, text: a.code.text })));
@@ -238,10 +365,22 @@
   }
 
   function renderSchema(a) {
-    if (!a.data || !a.data.schema.length) return;
+    var described = a.columns || {};  // `description:` of a column in the rule files
+    var hasDescriptions = Object.keys(described).length > 0;
+    if (!a.data || !a.data.schema.length) {
+      if (!hasDescriptions) return;
+      detail.appendChild(el("h3", { text: "Columns (described in the rules; no data yet)" }));
+      var d = el("table", null, el("tr", null, el("th", { text: "column" }), el("th", { text: "description" })));
+      Object.keys(described).forEach(function (c) {
+        d.appendChild(el("tr", null, el("td", null, el("code", { text: c })), el("td", { cls: "description", text: described[c] })));
+      });
+      detail.appendChild(d);
+      return;
+    }
     var hasLineage = Object.keys(a.lineage || {}).length > 0;
     detail.appendChild(el("h3", { text: "Schema (" + a.data.schema.length + " columns)" + (hasLineage ? " and column lineage" : "") }));
-    var head = el("tr", null, el("th", { text: "column" }), el("th", { text: "type" }), hasLineage ? el("th", { text: "from" }) : null);
+    var head = el("tr", null, el("th", { text: "column" }), el("th", { text: "type" }),
+      hasDescriptions ? el("th", { text: "description" }) : null, hasLineage ? el("th", { text: "from" }) : null);
     var t = el("table", null, head);
     a.data.schema.forEach(function (c) {
       var from = null;
@@ -251,7 +390,8 @@
           return el("div", null, assetLink(s.asset), el("span", { text: "." + s.column + " " }), el("span", { cls: "muted", text: s.subtype.toLowerCase() }));
         })));
       }
-      t.appendChild(el("tr", null, el("td", null, el("code", { text: c[0] })), el("td", { cls: "muted", text: c[1] }), from));
+      var about = hasDescriptions ? el("td", { cls: "description", text: described[c[0]] || "" }) : null;
+      t.appendChild(el("tr", null, el("td", null, el("code", { text: c[0] })), el("td", { cls: "muted", text: c[1] }), about, from));
     });
     detail.appendChild(t);
   }
@@ -305,17 +445,30 @@
     else if (ev.key === "+" || ev.key === "=") zoomCenter(1.25);
     else if (ev.key === "-") zoomCenter(0.8);
     else if (ev.key === "0") fit(false);
+    else if (ev.key === "f" && selected) { if (focus) showAll(); else focusOn(selected, depth()); }
+    else if (ev.key === "Escape" && focus) showAll();
   });
 
   // -- start: fit, then open the asset named in the address (#asset=NAME), else the first failure ----
+  // (#asset=NAME&focus=DEPTH opens that asset focused); a graph too large to read whole opens
+  // focused on its first failure, where the reader has something to look at
   fit(true);
   var m = /#asset=([^&]+)/.exec(location.hash);
   var wanted = m ? decodeURIComponent(m[1]) : null;
-  if (wanted && ASSETS[wanted]) select(wanted, true);
-  else {
+  var f = /[#&]focus=(-?\d+)/.exec(location.hash);
+  var r0 = graph.getBoundingClientRect();
+  var tooLarge = Math.min(r0.width / W, r0.height / H) < READABLE;
+  if (f) { depthSelect.value = String(+f[1] < 0 ? -1 : Math.min(+f[1], 3)); }
+  if (wanted && ASSETS[wanted]) {
+    select(wanted, true);
+    if (f) focusOn(wanted, depth());
+  } else {
     var bad = DATA.order.filter(function (n) { return ASSETS[n].state === "failed" || ASSETS[n].state === "check_failed"; });
-    if (bad.length) select(bad[0], true, true);
+    if (bad.length) {
+      select(bad[0], true, true);
+      if (tooLarge && DATA.order.length > 30) focusOn(bad[0], depth());  // a small one: pan it
+    }
   }
-  window.addEventListener("resize", function () { if (!selected) fit(true); });
+  window.addEventListener("resize", function () { if (!selected || focus) fit(true); });
   document.body.setAttribute("data-ready", "1");
 })();

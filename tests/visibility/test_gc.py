@@ -1,4 +1,4 @@
-"""`assetbuild gc`: keeps what `current` (of every environment) and the newest N per asset point to,
+"""`assetbuild gc`: keeps what `current` (of every environment) and the newest N past versions per asset point to,
 removes the rest with its rows, reports the bytes freed, and never runs beside a build."""
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ def test_gc_keeps_current_and_the_newest_n(make_project, run_cli):
     before = _objects(root)
     assert len(before) == 5 and len(_mats(root)) == 4  # src + four versions of scaled
     hashes = _mats(root)
-    r = run_cli(root, "gc", "--keep", "2", "--format", "json")
+    r = run_cli(root, "gc", "--keep", "1", "--format", "json")  # current + 1 past version
     assert r.code == 0, r
     removed = {o["object"] for o in r.json["removed_objects"]}
     assert removed == {k for k in before if hashes[0] in k or hashes[1] in k}
@@ -71,7 +71,7 @@ def _status(run_cli, root: Path, name: str) -> str:
 def test_keep_zero_leaves_only_current_and_revert_still_restores_with_keep(make_project, run_cli):
     root = make_project(PROJECT)
     _versions(root, run_cli, [2, 3])
-    r = run_cli(root, "gc", "--keep", "1")
+    r = run_cli(root, "gc", "--keep", "0")
     assert r.code == 0 and "freed" in r.stdout, r
     (root / "assets" / "scaled.sql").write_text("SELECT id, v * 2 AS v FROM src\n")
     assert _status(run_cli, root, "scaled") == "built"  # version 2 was collected
