@@ -9,6 +9,7 @@ module-level helpers and constants it names and the local project modules it imp
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,18 @@ from assetbuild.definitions.text import read_utf8
 from assetbuild.errors import ProjectError
 from assetbuild.hashing import hash_text
 
-_ASSET_KWARGS = ("name", "description", "tags", "owner", "retries", "schema", "metadata", "export", "ordered")
+_ASSET_KWARGS = (
+    "name",
+    "description",
+    "tags",
+    "owner",
+    "retries",
+    "schema",
+    "metadata",
+    "export",
+    "ordered",
+    "timeout",
+)
 _CHECK_KWARGS = ("asset", "name", "severity", "description")
 
 
@@ -93,11 +105,15 @@ def _decorator_kind(deco: ast.expr) -> str | None:
     return name if name in ("asset", "check") else None
 
 
+Positions = dict[str, tuple[int, int]]  # decorator argument -> (line, column) of its value
+
+
 def _literal_kwargs(
     deco: ast.expr, allowed: tuple[str, ...], relpath: str, what: str, name_valued: tuple[str, ...] = ()
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], Positions]:
+    """The decorator's keyword arguments, read as literals, and where each value is written."""
     if not isinstance(deco, ast.Call):
-        return {}
+        return {}, {}
     if deco.args:
         raise ProjectError(
             f"@{what} takes keyword arguments only",
@@ -107,7 +123,10 @@ def _literal_kwargs(
             hint=f"e.g. @{what}(description='...')",
         )
     out: dict[str, Any] = {}
+    positions: Positions = {}
     for kw in deco.keywords:
+        if kw.arg is not None:
+            positions[kw.arg] = (kw.value.lineno, kw.value.col_offset + 1)
         if kw.arg is None or kw.arg not in allowed:
             from assetbuild.errors import did_you_mean
 
@@ -131,7 +150,7 @@ def _literal_kwargs(
                 kw.value.col_offset + 1,
                 hint="assetbuild reads decorators without running your code: use strings, numbers, lists, dicts",
             ) from None
-    return out
+    return out, positions
 
 
 def _asset(
@@ -146,7 +165,7 @@ def _asset(
         raise ProjectError(
             "an asset function cannot be async", relpath, node.lineno, hint="define it with plain 'def'"
         )
-    opts = _literal_kwargs(deco, _ASSET_KWARGS, relpath, "asset", name_valued=("schema",))
+    opts, positions = _literal_kwargs(deco, _ASSET_KWARGS, relpath, "asset", name_valued=("schema",))
     args = node.args
     if args.vararg or args.kwarg or args.posonlyargs:
         raise ProjectError(
@@ -162,6 +181,8 @@ def _asset(
     )
     name = opts.get("name", node.name)
     _check_option_types(opts, relpath, node.lineno)
+    if "export" in opts:
+        _check_export(name, opts["export"], relpath, positions["export"])
     return PyAsset(
         name=name,
         function=node.name,
@@ -181,7 +202,7 @@ def _check(
     symbols: dict[str, list[ast.stmt]],
     path: Path,
 ) -> PyCheck:
-    opts = _literal_kwargs(deco, _CHECK_KWARGS, relpath, "check")
+    opts, _ = _literal_kwargs(deco, _CHECK_KWARGS, relpath, "check")
     asset = opts.get("asset")
     if not isinstance(asset, str):
         raise ProjectError(
@@ -215,12 +236,39 @@ def _check_option_types(opts: dict[str, Any], relpath: str, line: int) -> None:
         "export": str,
         "schema": str,
         "ordered": bool,
+        "timeout": (str, int, float),  # a duration: "10m", or seconds
     }
     for key, value in opts.items():
         if not isinstance(value, expected[key]) or (
             key == "retries" and (isinstance(value, bool) or (isinstance(value, int) and value < 0))
         ):
             raise ProjectError(f"@asset({key}=...) has the wrong type: {value!r}", relpath, line)
+
+
+def _check_export(asset: str, target: str, relpath: str, at: tuple[int, int]) -> None:
+    """An `@asset(export=...)` target, checked where it is written: the decorator, not the
+    assetbuild.toml an `[exports]` entry would be in."""
+    from assetbuild.definitions.exports import parse_target
+
+    try:
+        path = parse_target(asset, target).path
+    except ProjectError as e:
+        raise ProjectError(e.message, relpath, *at, hint=e.hint) from None
+    normal = os.path.normpath(path)
+    if Path(path).is_absolute() or normal == ".." or normal.startswith("../"):
+        raise ProjectError(
+            f"export of '{asset}' to '{path}' leaves the project",
+            relpath,
+            *at,
+            hint="export paths are relative to the project folder",
+        )
+    if normal in (".", ".assetbuild") or normal.startswith(".assetbuild/"):
+        raise ProjectError(
+            f"export of '{asset}' to '{path}' would overwrite the project folder or its store",
+            relpath,
+            *at,
+            hint=f"export to a file or folder of its own, e.g. out/{asset}.parquet",
+        )
 
 
 def _module_symbols(module: ast.Module) -> dict[str, list[ast.stmt]]:

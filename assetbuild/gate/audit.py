@@ -161,13 +161,14 @@ class Auditor:
             return cached
         from assetbuild.gate.context import CheckContext
         from assetbuild.gate.evaluate import run_checks
-        from assetbuild.gate.rules import check_columns
+        from assetbuild.gate.rules import check_columns, check_types
 
         a = self.project.assets[asset]
         rs = self.rulesets.get(asset)
         df = data()
         if rs is not None:
             check_columns(rs, df.columns)
+            check_types(rs, {c: str(t) for c, t in df.schema.items()})
         python_checks = [
             (c.name, Severity(c.severity), self.python_callable(c.path, c.function), c.description)
             for c in self.project.python_checks.get(asset, ())

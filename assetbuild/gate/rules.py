@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Iterable
+import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,8 +19,8 @@ import xxhash
 
 from assetbuild.errors import ProjectError, did_you_mean
 from assetbuild.gate.packs import Packs
-from assetbuild.gate.specs import SEVERITIES, RuleSpec, parse_column, parse_table
-from assetbuild.gate.yamlnodes import compose
+from assetbuild.gate.specs import SEVERITIES, RuleSpec, column_description, parse_column, parse_table
+from assetbuild.gate.yamlnodes import Node, compose
 from assetbuild.model.results import Severity
 
 # Bump when a rule's meaning changes (how it evaluates), so cached check results are not reused.
@@ -85,6 +86,8 @@ class RuleSet:
     rules: tuple[Rule, ...]
     fingerprint: str  # xxh3-128 over the canonical rules, insensitive to YAML layout and order
     references: tuple[str, ...]  # other assets the rules read; they must be built first
+    # column -> its `description:` in a rule file: documentation (show, report), never a check
+    column_descriptions: dict[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def uses_clock(self) -> bool:
@@ -119,13 +122,16 @@ def load_rules(project_root: Path, asset_names: Collection[str]) -> dict[str, Ru
     packs = Packs()
     by_asset: dict[str, list[Rule]] = {}
     reads: dict[str, set[str]] = {}
+    described: dict[str, dict[str, str]] = {}
     for file in files:
         label = file.relative_to(project_root).as_posix()
         try:
             text = file.read_text(encoding="utf-8")
         except UnicodeDecodeError as e:
             raise ProjectError(f"not UTF-8 text: {e.reason}", label) from None
-        asset, rules, file_reads = _load_file(label, text, asset_names, packs)
+        asset, rules, file_reads, about = _load_file(label, text, asset_names, packs)
+        for column, words in about.items():
+            described.setdefault(asset, {}).setdefault(column, words)  # the first file's wins
         placed = by_asset.setdefault(asset, [])
         known = {r.name: r for r in placed}
         for rule in rules:
@@ -140,7 +146,13 @@ def load_rules(project_root: Path, asset_names: Collection[str]) -> dict[str, Ru
             placed.append(rule)
         reads.setdefault(asset, set()).update(file_reads)
     return {
-        asset: RuleSet(asset, tuple(rules), fingerprint(rules), tuple(sorted(reads[asset] - {asset})))
+        asset: RuleSet(
+            asset,
+            tuple(rules),
+            fingerprint(rules),
+            tuple(sorted(reads[asset] - {asset})),
+            described.get(asset, {}),
+        )
         for asset, rules in by_asset.items()
     }
 
@@ -181,12 +193,154 @@ def check_columns(ruleset: RuleSet, columns: Collection[str]) -> None:
                 )
 
 
+def check_types(ruleset: RuleSet, schema: Mapping[str, str]) -> None:
+    """Fail, naming the rule's file and line, the column and its type, when a rule cannot apply
+    to the type the data has (`min: 5` on a String column, `matches` on an Int64 one).
+
+    `schema` maps each column to its type as polars names it (`str(dtype)`: "Int64",
+    "Datetime(time_unit='us', time_zone=None)"). Called on the data before its rules run: a rule
+    and the data disagreeing is a mistake in the project, like a rule naming a missing column.
+    """
+    for rule in ruleset.rules:
+        column = rule.params["column"] if rule.kind == "freshness" else rule.column
+        if column is None or column not in schema:
+            continue
+        type_name = schema[column]
+        reason = type_conflict(rule.kind, rule.params, type_name)
+        if reason is None:
+            continue
+        family = _base_type(type_name)
+        raise ProjectError(
+            f"rule '{rule.name}' cannot apply to column '{column}' of asset '{ruleset.asset}', "
+            f"which holds {family}: {reason}",
+            rule.path,
+            rule.line,
+            hint=_type_hint(rule.kind, column),
+        )
+
+
+def type_conflict(kind: str, params: Mapping[str, Any], type_name: str) -> str | None:
+    """Why a rule of `kind` cannot apply to a column of `type_name`, or None when it can.
+
+    The same judgement evaluate.py makes when it compiles the rule, on type names only, so that
+    it can be made before any data is read (and without polars).
+    """
+    t = _base_type(type_name)
+    text = t in ("String", "Categorical", "Enum")
+    integer = re.fullmatch(r"U?Int\d+", t) is not None
+    numeric = integer or t in ("Float32", "Float64", "Decimal")
+    temporal = t in ("Date", "Datetime")
+    if kind in ("min", "max", "between"):
+        bounds = [params["value"]] if kind in ("min", "max") else [params["min"], params["max"]]
+        for bound in bounds:
+            if bound == "now" and not temporal:
+                return "`now` compares with date or datetime columns"
+            if isinstance(bound, int | float) and not isinstance(bound, bool) and not numeric:
+                return "a number compares with numeric columns"
+            if isinstance(bound, dt.date) and not temporal:
+                return "a date compares with date or datetime columns"
+        return None
+    if kind in ("matches", "str_length"):
+        return None if text else f"'{kind}' applies to text (String or Categorical columns)"
+    if kind == "finite":
+        return None if numeric else "'finite' applies to numbers"
+    if kind == "freshness":
+        return None if temporal else "freshness needs a date or datetime column"
+    if kind in ("isin", "not_isin"):
+        return _isin_conflict(params["values"], t, text, integer, numeric)
+    return None
+
+
+def _isin_conflict(values: list[Any], t: str, text: bool, integer: bool, numeric: bool) -> str | None:
+    def all_of(*types: type) -> bool:
+        return all(isinstance(v, types) and not isinstance(v, bool) for v in values)
+
+    if text:
+        return None if all_of(str) else "a string column needs string values"
+    if integer:
+        return None if all_of(int, float) else "an integer column needs numeric values"
+    if numeric:
+        return None if all_of(int, float) else "a numeric column needs numeric values"
+    if t == "Boolean" and all(isinstance(v, bool) for v in values):
+        return None
+    if t == "Date" and all(isinstance(v, dt.date) and not isinstance(v, dt.datetime) for v in values):
+        return None
+    return f"isin is not supported for {t} columns with these values"
+
+
+def _base_type(type_name: str) -> str:
+    """ "Datetime(time_unit='us', time_zone=None)" → "Datetime": the family a message names."""
+    return type_name.split("(", 1)[0].strip()
+
+
+# What each rule applies to, for the hints of the two checks above and below.
+_APPLIES = {
+    "min": "min, max and between compare numbers with numeric columns, and dates, timestamps or "
+    "`now` with date and datetime columns",
+    "matches": "matches and str_length apply to String and Categorical columns",
+    "finite": "finite applies to numeric columns",
+    "isin": "isin and not_isin take values of the column's type: strings for text, numbers for "
+    "numbers, true/false for Boolean, dates for Date",
+    "freshness": "freshness reads a Date or Datetime column",
+}
+_APPLIES.update(max=_APPLIES["min"], between=_APPLIES["min"], str_length=_APPLIES["matches"])
+_APPLIES["not_isin"] = _APPLIES["isin"]
+
+
+def _type_hint(kind: str, column: str) -> str:
+    return (
+        f"{_APPLIES[kind]}; fix the rule, or give '{column}' the type it expects where it is made "
+        f'(a cast in the asset; for a source, options = {{schema_overrides = {{{column} = "..."}}}})'
+    )
+
+
+# `dtype:` families as a column of that family is named by polars: what a rule declared beside
+# them must fit. "numeric" stands as Float64: every rule that fits one numeric type fits it.
+_DTYPE_AS_TYPE = {
+    "string": "String",
+    "int": "Int64",
+    "float": "Float64",
+    "decimal": "Decimal",
+    "numeric": "Float64",
+    "bool": "Boolean",
+    "date": "Date",
+    "datetime": "Datetime",
+    "time": "Time",
+    "duration": "Duration",
+    "categorical": "Categorical",
+    "binary": "Binary",
+    "list": "List",
+    "struct": "Struct",
+    "float32": "Float32",
+    "float64": "Float64",
+    **{f"int{b}": f"Int{b}" for b in (8, 16, 32, 64, 128)},
+    **{f"uint{b}": f"UInt{b}" for b in (8, 16, 32, 64, 128)},
+}
+
+
+def _check_declared_dtype(column: str, placed: list[tuple[Rule, Node]]) -> None:
+    """A rule that contradicts the `dtype:` written for its own column fails when the file loads:
+    `{dtype: string, min: 5}` can never pass, whatever the data."""
+    dtype = next((r for r, _ in placed if r.kind == "dtype"), None)
+    if dtype is None:
+        return
+    family = dtype.params["dtype"]
+    for rule, key in placed:
+        reason = type_conflict(rule.kind, rule.params, _DTYPE_AS_TYPE[family])
+        if reason is not None:
+            raise key.error(
+                f"rule '{rule.name}' cannot apply to column '{column}', declared `dtype: {family}` "
+                f"at {dtype.source}: {reason}",
+                hint=f"{_APPLIES[rule.kind]}; remove the rule or fix the dtype",
+            )
+
+
 # -- one file ---------------------------------------------------------------------------------
 
 
 def _load_file(
     label: str, text: str, asset_names: Collection[str], packs: Packs
-) -> tuple[str, list[Rule], set[str]]:
+) -> tuple[str, list[Rule], set[str], dict[str, str]]:
     root = compose(label, text)
     sections = {k: (key, value) for k, key, value in root.items(_FILE_KEYS, "a rule file")}
     if "asset" not in sections:
@@ -203,16 +357,25 @@ def _load_file(
 
     rules: list[Rule] = []
     reads: set[str] = set()
+    about: dict[str, str] = {}
     if "columns" in sections:
         for column, _, node in sections["columns"][1].items(None, "'columns'"):
-            for spec in parse_column(node, f"column '{column}'"):
+            placed: list[tuple[Rule, Node]] = []  # each rule with the key it is written at
+            specs = parse_column(node, f"column '{column}'")
+            words = column_description(node)
+            if words:
+                about[column] = words
+            for spec in specs:
                 if spec.kind == "use":
-                    rules.extend(_expand_use(spec, column, default, packs))
+                    placed.extend((r, spec.key) for r in _expand_use(spec, column, default, packs))
                     continue
                 _check_reads(spec, asset_names, reads)
-                rules.append(
-                    _place(spec, f"{column}.{spec.kind}", column, spec.severity or default, spec.description)
+                rule = _place(
+                    spec, f"{column}.{spec.kind}", column, spec.severity or default, spec.description
                 )
+                placed.append((rule, spec.key))
+            _check_declared_dtype(column, placed)
+            rules.extend(r for r, _ in placed)
     if "table" in sections:
         for spec in parse_table(sections["table"][1]):
             _check_reads(spec, asset_names, reads)
@@ -221,7 +384,7 @@ def _load_file(
                 dict(spec.params, tables=list(spec.reads)) if spec.kind in ("sql", "expression") else None
             )
             rules.append(_place(spec, name, None, spec.severity or default, spec.description, params))
-    return asset, rules, reads
+    return asset, rules, reads, about
 
 
 def _place(

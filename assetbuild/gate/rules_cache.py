@@ -17,7 +17,7 @@ from assetbuild.gate.rules import RULES_FORMAT, Rule, RuleSet, load_rules
 from assetbuild.hashing import hash_bytes, hash_json
 from assetbuild.model.results import Severity
 
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 3  # 2: rules contradicting a column's dtype are refused; 3: column descriptions
 
 
 def load_rules_cached(
@@ -74,6 +74,7 @@ def _ruleset_json(rs: RuleSet) -> dict[str, Any]:
         ],
         "fingerprint": rs.fingerprint,
         "references": list(rs.references),
+        "column_descriptions": dict(rs.column_descriptions),
     }
 
 
@@ -90,7 +91,9 @@ def _ruleset(d: dict[str, Any]) -> RuleSet:
         )
         for r in d["rules"]
     )
-    return RuleSet(d["asset"], rules, d["fingerprint"], tuple(d["references"]))
+    return RuleSet(
+        d["asset"], rules, d["fingerprint"], tuple(d["references"]), dict(d["column_descriptions"])
+    )
 
 
 def _tag(value: Any) -> Any:

@@ -16,3 +16,15 @@ def new_run_id() -> str:
     value |= 0b10 << 62  # RFC 4122 variant
     value |= rand & ((1 << 62) - 1)
     return str(uuid.UUID(int=value))
+
+
+def display_run_id(run_id: str) -> str:
+    """The part of a run id to show a person: its last 8 hex digits, which are random.
+
+    A UUIDv7 begins with its creation time, so a prefix is the same for every run of the same
+    minute (8 digits) or millisecond (13); the tail differs and is still found by searching the
+    full id. Ids that are not UUIDs (hand-made, in tests) are shown whole when short.
+    """
+    if len(run_id) <= 12:
+        return run_id
+    return run_id[-8:]
