@@ -204,8 +204,11 @@ def asset_end(
     source_code: str | None = None,
     source_files: Sequence[SourceFile] | None = None,
     column_lineage: ColumnLineage | None = None,
+    descriptions: Mapping[str, str] | None = None,
 ) -> RunEvent:
-    """COMPLETE with the published output, or FAIL with `errorMessage` when nothing was published."""
+    """COMPLETE with the published output, or FAIL with `errorMessage` when nothing was published.
+
+    `descriptions` are the columns' own (`description:` in the rules), for the schema facet."""
     job = _asset_job(project, info.asset, source_code)
     run_facets = _child_facets(project, info.parent_run_id)
     inputs = _asset_inputs(project, info, source_files)
@@ -224,7 +227,7 @@ def asset_end(
         job,
         run_facets,
         inputs=inputs,
-        outputs=[_asset_output(project, info.asset, result, column_lineage)],
+        outputs=[_asset_output(project, info.asset, result, column_lineage, descriptions)],
     )
 
 
@@ -238,6 +241,7 @@ def restore_events(
     source_code: str | None = None,
     source_files: Sequence[SourceFile] | None = None,
     column_lineage: ColumnLineage | None = None,
+    descriptions: Mapping[str, str] | None = None,
 ) -> list[RunEvent]:
     """START and COMPLETE of a run of the asset's job that made `result` (status `restored`)
     current again: the output is the restored version (`version` = its content hash, schema),
@@ -268,7 +272,7 @@ def restore_events(
         job,
         facets,
         inputs=inputs,
-        outputs=[_asset_output(project, info.asset, result, column_lineage)],
+        outputs=[_asset_output(project, info.asset, result, column_lineage, descriptions)],
     )
     return [start, end]
 
@@ -344,7 +348,11 @@ def _source_inputs(
 
 
 def _asset_output(
-    project: Project, asset: AssetDef, result: AssetResult, column_lineage: ColumnLineage | None
+    project: Project,
+    asset: AssetDef,
+    result: AssetResult,
+    column_lineage: ColumnLineage | None,
+    descriptions: Mapping[str, str] | None = None,
 ) -> OutputDataset:
     ref = naming.asset_dataset(project, asset.name)
     facets: dict[str, Any] = {
@@ -362,7 +370,7 @@ def _asset_output(
             producer=PRODUCER,
         )
     if result.schema is not None:
-        facets["schema"] = _schema(result.schema)
+        facets["schema"] = _schema(result.schema, descriptions)
     if result.content_hash:
         facets["version"] = _version(result.content_hash)
     if column_lineage is not None and (column_lineage.fields or column_lineage.dataset):
@@ -426,8 +434,13 @@ def check_events(
     start_time: str,
     end_time: str,
     metrics: Mapping[str, Any] | None = None,
+    reads: Sequence[str] = (),
+    descriptions: Mapping[str, str] | None = None,
 ) -> list[RunEvent]:
     """START and COMPLETE (FAIL when an error-severity check failed) of the asset's check run.
+
+    `reads` are the other assets its rules read (`sql:` rules, references): inputs of the run
+    too, so the backend shows the edge the build waits on.
 
     The checked asset is the run's input, carrying `dataQualityAssertions` (one per rule) and
     `dataQualityMetrics` in its input facets, where the spec and Marquez expect them.
@@ -445,11 +458,11 @@ def check_events(
         check_run_id,
         job,
         _child_facets(project, info.parent_run_id),
-        inputs=[InputDataset(ref.namespace, ref.name, facets=_where(ref))],
+        inputs=[InputDataset(ref.namespace, ref.name, facets=_where(ref)), *_read_by_rules(project, reads)],
     )
     facets: dict[str, Any] = _where(ref)
     if result.schema is not None:
-        facets["schema"] = _schema(result.schema)
+        facets["schema"] = _schema(result.schema, descriptions)
     if result.content_hash:
         facets["version"] = _version(result.content_hash)
     checked = InputDataset(
@@ -469,8 +482,15 @@ def check_events(
     if failed:
         state = RunState.FAIL
         run_facets["errorMessage"] = _error("error-severity checks failed: " + ", ".join(failed), None)
-    end = _event(state, end_time, check_run_id, job, run_facets, inputs=[checked])
+    end = _event(
+        state, end_time, check_run_id, job, run_facets, inputs=[checked, *_read_by_rules(project, reads)]
+    )
     return [start, end]
+
+
+def _read_by_rules(project: Project, reads: Sequence[str]) -> list[InputDataset]:
+    refs = [naming.asset_dataset(project, name) for name in sorted(set(reads))]
+    return [InputDataset(r.namespace, r.name, facets=_where(r)) for r in refs]
 
 
 def _assertion(check: CheckResult) -> data_quality_assertions_dataset.Assertion:
@@ -565,11 +585,16 @@ def _job_type(kind: str) -> job_type_job.JobTypeJobFacet:
     )
 
 
-def _schema(columns: Sequence[tuple[str, str]]) -> schema_dataset.SchemaDatasetFacet:
+def _schema(
+    columns: Sequence[tuple[str, str]], descriptions: Mapping[str, str] | None = None
+) -> schema_dataset.SchemaDatasetFacet:
     # stored schemas hold polars' reprs; a backend and its users read the warehouse's type names
+    described = descriptions or {}
     return schema_dataset.SchemaDatasetFacet(
         fields=[
-            schema_dataset.SchemaDatasetFacetFields(name=name, type=duckdb_type(dtype), ordinal_position=i)
+            schema_dataset.SchemaDatasetFacetFields(
+                name=name, type=duckdb_type(dtype), description=described.get(name), ordinal_position=i
+            )
             for i, (name, dtype) in enumerate(columns, start=1)
         ],
         producer=PRODUCER,

@@ -70,6 +70,7 @@ class OpenLineageListener(BaseListener):
         self._source_code: dict[str, str | None] = {}
         self._schemas: dict[str, list[tuple[str, str]]] = {}  # of assets built in this build
         self._versions: dict[str, str] = {}  # content hash of each asset settled so far
+        self._rulesets: dict[str, Any] | None = None  # the project's rules, once something needs them
 
     # -- hooks ----------------------------------------------------------------------------------
 
@@ -124,6 +125,7 @@ class OpenLineageListener(BaseListener):
                 source_code=self._code(info),
                 source_files=self._files(info),
                 column_lineage=lineage,
+                descriptions=self._descriptions(info.asset.name),
             )
         )
 
@@ -145,6 +147,8 @@ class OpenLineageListener(BaseListener):
             start_time=time,
             end_time=time,
             metrics=info.metrics or None,
+            reads=self._rule_reads(info.asset.name),
+            descriptions=self._descriptions(info.asset.name),
         ):
             self._record(event)
 
@@ -187,8 +191,25 @@ class OpenLineageListener(BaseListener):
             source_code=self._code(info),
             source_files=self._files(info),
             column_lineage=lineage,
+            descriptions=self._descriptions(asset.name),
         ):
             self._record(event)
+
+    def _ruleset(self, asset: str) -> Any:
+        """The asset's rules (loaded once per build, from the rules cache), or None."""
+        if self._rulesets is None:
+            from assetbuild.gate.audit import load_rulesets
+
+            self._rulesets = load_rulesets(self.project)
+        return self._rulesets.get(asset)
+
+    def _descriptions(self, asset: str) -> dict[str, str]:
+        rules = self._ruleset(asset)
+        return dict(rules.column_descriptions) if rules is not None else {}
+
+    def _rule_reads(self, asset: str) -> list[str]:
+        rules = self._ruleset(asset)
+        return [r for r in rules.references if r in self.project.assets] if rules is not None else []
 
     def build_finished(self, project: Project, result: BuildResult) -> None:
         if not self.enabled:
