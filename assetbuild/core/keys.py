@@ -29,7 +29,22 @@ def key_parts(
 
 
 def build_key(parts: dict[str, Any]) -> str:
-    return hash_json(parts)
+    return hash_json({k: v for k, v in parts.items() if k != "code_parts"})
+
+
+def with_code_parts(parts: dict[str, Any], code_parts: dict[str, str]) -> dict[str, Any]:
+    """The key parts as stored: with the named parts of the code beside them (not in the key)."""
+    return {**parts, "code_parts": dict(code_parts)} if code_parts else parts
+
+
+def changed_code(before: dict[str, Any], code_parts: dict[str, str]) -> tuple[str, ...]:
+    """Which named parts of the code differ from `before`'s (nothing known: none)."""
+    old = before.get("code_parts") or {}
+    if not old or not code_parts:
+        return ()
+    return tuple(
+        sorted(label for label in old.keys() | code_parts.keys() if old.get(label) != code_parts.get(label))
+    )
 
 
 def check_key(content_hash: str, rules_fingerprint: str, basis: dict[str, Any] | None = None) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from assetbuild.core.keys import changed_code
 from assetbuild.model.reasons import Because, Cause, Reason
 from assetbuild.model.results import Status
 from assetbuild.model.stored import Current, Materialization
@@ -65,7 +66,8 @@ def explain(parts: dict[str, Any], before: dict[str, Any] | None) -> Reason:
         ("config", Cause.CONFIG_CHANGED),
     ):
         if before.get(part) != parts.get(part):
-            causes.append(Because(cause))
+            which = changed_code(before, parts.get("code_parts") or {}) if part == "code" else ()
+            causes.append(Because(cause, which))
     old = {name: h for name, h in before.get("inputs", [])}
     new = {name: h for name, h in parts.get("inputs", [])}
     for cause, names in (

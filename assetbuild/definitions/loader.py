@@ -201,6 +201,7 @@ def _python_assets(
                     "params": list(a.params),
                     "lazy": list(a.lazy_params),
                     "fingerprint": a.fingerprint,
+                    "code_parts": a.code_parts,
                     "options": a.options,
                 }
                 for a in info.assets
@@ -234,6 +235,7 @@ def _python_assets(
                 line=a["line"],
                 upstream=tuple(a["params"]),
                 fingerprint=a["fingerprint"],
+                code_parts=dict(a.get("code_parts") or {}),
                 description=opts.get("description"),
                 tags=tuple(opts.get("tags", ())),
                 owner=opts.get("owner"),

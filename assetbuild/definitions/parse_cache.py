@@ -17,7 +17,7 @@ from typing import Any
 from assetbuild.hashing import hash_file
 
 # Bump when fingerprinting or parse payloads change shape: every cached parse is then redone.
-CACHE_VERSION = 6  # 5: SQL with Jinja refused before parsing; 6: SQL_SEMANTICS in fingerprints
+CACHE_VERSION = 7  # 5: Jinja refused; 6: SQL_SEMANTICS in fingerprints; 7: Python code parts
 _RACY_NS = 2_000_000_000
 
 

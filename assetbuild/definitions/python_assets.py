@@ -42,6 +42,9 @@ class PyAsset:
     lazy_params: tuple[str, ...]
     fingerprint: str
     options: dict[str, Any]
+    # what the fingerprint is made of, by name ("function clean", "helper _positive", "constant
+    # LIMIT", "module assets/limits.py"): kept so a rebuild can say which part changed
+    code_parts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,7 @@ def _asset(
         lazy_params=lazy,
         fingerprint=fp.function(node, symbols, path),
         options=opts,
+        code_parts=fp.parts_of_last(),
     )
 
 
@@ -382,6 +386,7 @@ class _Fingerprinter:
         self.root = root
         self.local_files: set[str] = set()
         self._module_cache: dict[Path, str] = {}
+        self._named: dict[str, list[str]] = {}  # the parts of the function hashed last, by label
 
     def function(
         self, node: ast.FunctionDef | ast.AsyncFunctionDef, symbols: dict[str, list[ast.stmt]], path: Path
@@ -395,9 +400,17 @@ class _Fingerprinter:
         parts = [normalised(main)]
         seen: set[int] = {id(node)}
         deps: list[str] = []
+        self._named = {f"function {node.name}": [parts[0]]}
         self._follow(main, symbols, seen, deps, path)
         parts.extend(sorted(set(deps)))
         return hash_text("\n\x00".join(parts))
+
+    def parts_of_last(self) -> dict[str, str]:
+        """The named parts of the function `function` hashed last, each with its own hash."""
+        return {label: hash_text("\n\x00".join(sorted(texts))) for label, texts in self._named.items()}
+
+    def _name(self, label: str, text: str) -> None:
+        self._named.setdefault(label, []).append(text)
 
     def _follow(
         self, node: ast.AST, symbols: dict[str, list[ast.stmt]], seen: set[int], deps: list[str], path: Path
@@ -415,13 +428,26 @@ class _Fingerprinter:
                 if isinstance(stmt, ast.Import | ast.ImportFrom):
                     deps.append(self._import(stmt, path))
                     continue
-                deps.append(normalised(stmt))
+                text = normalised(stmt)
+                deps.append(text)
+                self._name(_label(stmt, name), text)
                 self._follow(stmt, symbols, seen, deps, path)
 
     def _import(self, stmt: ast.Import | ast.ImportFrom, path: Path) -> str:
         text = ast.unparse(stmt)
-        extra = [self._module_fingerprint(f) for f in self._local_targets(stmt, path)]
+        extra = []
+        for f in self._local_targets(stmt, path):
+            digest = self._module_fingerprint(f)
+            extra.append(digest)
+            self._name(f"module {self._relative(f)}", digest)
+        self._name(text, text)  # the statement names itself: "from limits import FLOOR"
         return text + "".join(f"\n[{e}]" for e in extra)
+
+    def _relative(self, file: Path) -> str:
+        try:
+            return file.resolve().relative_to(self.root.resolve()).as_posix()
+        except ValueError:
+            return str(file)
 
     def _local_targets(self, stmt: ast.Import | ast.ImportFrom, path: Path) -> list[Path]:
         """The project files an import statement loads (none for third-party modules)."""
@@ -473,6 +499,15 @@ class _Fingerprinter:
         digest = hash_text("\n".join(parts))
         self._module_cache[file] = digest
         return digest
+
+
+def _label(stmt: ast.stmt, name: str) -> str:
+    """How a reason names a module-level statement a function reaches."""
+    if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+        return f"helper {stmt.name}"
+    if isinstance(stmt, ast.ClassDef):
+        return f"class {stmt.name}"
+    return f"constant {name}" if name != "*" else f"statement at line {stmt.lineno}"
 
 
 def _names_used(node: ast.AST) -> list[str]:

@@ -51,6 +51,9 @@ class AssetDef:
     ordered: bool = False
     # how long one run may take before it is stopped and fails (None: no limit)
     timeout_s: float | None = None
+    # python: the parts the fingerprint is made of, each hashed ("helper _positive": ...), so
+    # that a rebuild can name the part that changed; never part of the build key itself
+    code_parts: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,8 @@ class Cause(StrEnum):
 
 @dataclass(frozen=True)
 class Because:
-    """One cause, with the inputs (`file:PATH` or an asset name) it is about."""
+    """One cause, with what it is about: inputs (`file:PATH` or an asset name), or for a code change
+    the named parts of the code that changed ("helper _positive", "assets/x.sql")."""
 
     cause: Cause
     inputs: tuple[str, ...] = ()
@@ -56,11 +57,16 @@ class Because:
             Cause.UPSTREAM_FAILS,
         ):
             return _TEXT[self.cause].format(self.inputs[0])
+        if self.cause is Cause.CODE_CHANGED and self.inputs:
+            more = f" and {len(self.inputs) - 4} more" if len(self.inputs) > 4 else ""
+            return f"{_TEXT[self.cause]}: {', '.join(self.inputs[:4])}{more}"
         return _TEXT[self.cause]
 
     def to_json(self) -> dict[str, Any]:
         d: dict[str, Any] = {"cause": self.cause.value}
-        if self.inputs:
+        if self.inputs and self.cause is Cause.CODE_CHANGED:
+            d["parts"] = list(self.inputs)  # "helper _positive", "constant LIMIT", "assets/x.sql"
+        elif self.inputs:
             d["inputs"] = [_input_json(n) for n in self.inputs]
         return d
 
@@ -77,7 +83,7 @@ _TEXT = {
     Cause.INPUTS_ADDED: "new input",
     Cause.INPUTS_REMOVED: "input removed",
     Cause.KEY_CHANGED: "build key changed",
-    Cause.STORED_VERSION: "same code and inputs as a stored version",
+    Cause.STORED_VERSION: "a stored version was built from exactly these (restored, nothing runs)",
     Cause.WAITS_FOR_UPSTREAM: "runs if upstream '{}' changes its data",
     Cause.RUNS_AFTER_UPSTREAM: "runs once upstream '{}' has settled",
     Cause.UPSTREAM_HAS_NO_DATA: "upstream '{}' has no data yet",

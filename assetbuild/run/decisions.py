@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from assetbuild.core.graph import closure, toposort
-from assetbuild.core.keys import build_key, key_parts
+from assetbuild.core.keys import build_key, key_parts, with_code_parts
 from assetbuild.core.rebuilder import decide
 from assetbuild.definitions.selection import select
 from assetbuild.gate.audit import Audit, Auditor
-from assetbuild.model.assets import Kind, Project
+from assetbuild.model.assets import AssetDef, Kind, Project
 from assetbuild.model.reasons import Cause, Reason
 from assetbuild.model.results import Severity, Status
 from assetbuild.sources.probe import Observation
@@ -201,6 +201,7 @@ class Decider:
                 inputs.append((u, h))
         parts = key_parts(a.kind.value, a.fingerprint, a.config, inputs)
         key = build_key(parts)
+        parts = with_code_parts(parts, code_parts_of(a))  # stored beside the key, to name changes
         current = self.current.get(name)
         decision = decide(
             key,
@@ -229,3 +230,13 @@ class Decider:
 
     def _present(self, mat: Materialization) -> bool:
         return self.objects.present(mat.object, mat.object_size)  # one stat: every no-op asset
+
+
+def code_parts_of(a: AssetDef) -> dict[str, str]:
+    """The named parts of an asset's code: a Python function's (its helpers, constants, local
+    modules), a SQL asset's one file."""
+    if a.kind is Kind.PYTHON:
+        return a.code_parts
+    if a.kind is Kind.SQL:
+        return {a.path: a.fingerprint}
+    return {}

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from assetbuild.core.keys import key_parts
+from assetbuild.core.keys import changed_code, key_parts
 from assetbuild.definitions.loader import load_project
 from assetbuild.gate.audit import Audit, Auditor, load_rulesets
 from assetbuild.model.assets import AssetDef
@@ -25,6 +25,7 @@ from assetbuild.model.stored import Current
 from assetbuild.run.decisions import (
     AssetDecision,
     Decider,
+    code_parts_of,
     decision_order,
     dependencies,
     never_blocking,
@@ -97,8 +98,9 @@ def _own_changes(a: AssetDef, cur: Current | None, force: bool) -> Reason:
         return Reason.of(Cause.NEW)
     before = cur.mat.key_parts
     own = key_parts(a.kind.value, a.fingerprint, a.config, [])
+    which = changed_code(before, code_parts_of(a))
     changed = [
-        Because(cause)
+        Because(cause, which if part == "code" else ())
         for part, cause in (
             ("format", Cause.FORMAT_CHANGED),
             ("kind", Cause.KIND_CHANGED),
