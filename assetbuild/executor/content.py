@@ -86,7 +86,14 @@ def schema_of(df: pl.DataFrame) -> list[tuple[str, str]]:
 
 
 def write_parquet(df: pl.DataFrame, path: Path) -> None:
-    df.write_parquet(path, compression="zstd", statistics=True)
+    try:
+        df.write_parquet(path, compression="zstd", statistics=True)
+    except pl.exceptions.ComputeError as e:
+        # polars reports the OS's refusal (a full disk: "os error 28") as a ComputeError: it is
+        # the machine's answer, to be reported as writing the data failed, not as our bug
+        if "os error" in str(e):
+            raise OSError(f"{path}: {e}") from None
+        raise
 
 
 def to_polars(value: Any, what: str) -> pl.DataFrame:

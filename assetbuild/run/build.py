@@ -7,6 +7,7 @@ a build that decides nothing changed never imports polars, duckdb, pandera or us
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import threading
@@ -194,6 +195,15 @@ class Builder:
             result.errors.extend(
                 deliver(project, self.state, self.env, self.objects, unchanged, result.warnings, retain=ok)
             )
+        try:
+            self._record(result)
+        except (OSError, sqlite3.Error) as e:  # a full disk: the data is published, the log is not
+            result.errors.append(f"recording this build in the run history failed: {e}")
+        self.listeners.build_finished(project, result)
+        result.warnings.extend(self.listeners.errors)
+        return result
+
+    def _record(self, result: BuildResult) -> None:
         self.state.finish_run(
             self.run_id,
             result.status,
@@ -213,9 +223,6 @@ class Builder:
                 for a in result.assets
             ],
         )
-        self.listeners.build_finished(project, result)
-        result.warnings.extend(self.listeners.errors)
-        return result
 
     def _blocked(self, name: str, by: str) -> AssetResult:
         return AssetResult(
@@ -387,7 +394,13 @@ class Builder:
             try:
                 inputs = self._inputs(a)
                 staged = self.objects.staging_path(self.run_id, a.name)
-                return self.executors.run(a, inputs, staged, self._deadline_of(a))
+                try:
+                    return self.executors.run(a, inputs, staged, self._deadline_of(a))
+                except BaseException:
+                    # a partly written object must not keep the space a full disk needs back
+                    with contextlib.suppress(OSError):
+                        staged.unlink()
+                    raise
             except AssetFailure:
                 if attempt >= a.retries:
                     raise
