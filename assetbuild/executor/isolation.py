@@ -180,6 +180,7 @@ class PythonWorkers:
                     str(theirs.fileno()),
                     str(self.root),
                     str(self.memory_limit or 0),
+                    str(os.getpid()),
                 ],
                 pass_fds=(theirs.fileno(),),
                 stdin=subprocess.DEVNULL,

@@ -25,8 +25,8 @@ from typing import Any
 
 
 def main(argv: list[str]) -> None:
-    fd, root, memory_limit = int(argv[0]), Path(argv[1]), int(argv[2])
-    _die_with_the_build()
+    fd, root, memory_limit, build_pid = int(argv[0]), Path(argv[1]), int(argv[2]), int(argv[3])
+    _die_with_the_build(build_pid)
     conn = Connection(fd)
     # Heavy imports before the first request: the build waits for them once per worker, not per asset.
     from assetbuild.executor.python import ModuleLoader
@@ -52,10 +52,9 @@ def main(argv: list[str]) -> None:
     os._exit(0)
 
 
-def _die_with_the_build() -> None:
-    """End this worker when the build's process ends, even by SIGKILL: an orphan would go on
-    writing into staging after the next build has cleared it."""
-    parent = os.getppid()
+def _die_with_the_build(parent: int) -> None:
+    """End this worker when the build's process (`parent`) ends, even by SIGKILL: an orphan
+    would go on writing into staging after the next build has cleared it."""
     try:
         import ctypes
 
@@ -63,7 +62,7 @@ def _die_with_the_build() -> None:
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
     except (OSError, AttributeError):
         pass
-    if os.getppid() != parent:  # it died before prctl took effect
+    if os.getppid() != parent:  # it died before prctl took effect (we were re-parented already)
         os._exit(1)
 
     def watch() -> None:  # elsewhere than Linux: notice the parent is gone within a moment

@@ -41,7 +41,7 @@ def test_plan_says_code_changed(make_project):
     run(root)
     (root / "assets/top_users.sql").write_text(TOP.replace("100", "10"))
     p = _plan(root)
-    assert p["top_users"] == ("will_build", "code changed")
+    assert p["top_users"] == ("will_build", "code changed: assets/top_users.sql")
     assert p["by_user"][0] == p["user_count"][0] == "up_to_date"
 
 
@@ -99,7 +99,9 @@ def test_cli_plan_text_and_json(make_project, run_cli):
     js = run_cli(root, "plan", "--format", "json")
     assert js.code == 0, js
     assert {a["name"]: a["status"] for a in js.json["assets"]}["top_users"] == "will_build"
-    assert {a["name"]: a["reason"] for a in js.json["assets"]}["top_users"] == "code changed"
+    assert {a["name"]: a["reason"] for a in js.json["assets"]}[
+        "top_users"
+    ] == "code changed: assets/top_users.sql"
     again = run_cli(root, "plan", "--format", "json")
     assert again.json["assets"] == js.json["assets"], "plan changed nothing"
 
@@ -141,7 +143,7 @@ def test_plan_does_not_promise_a_restore_of_damaged_data(make_project):
     data = bytearray(obj.read_bytes())
     data[len(data) // 2] ^= 0xFF  # ... whose bytes are damaged, its size unchanged
     obj.write_bytes(bytes(data))
-    assert _plan(root)["top_users"] == ("will_build", "code changed")
+    assert _plan(root)["top_users"] == ("will_build", "code changed: assets/top_users.sql")
     assert _statuses(run(root))["top_users"] == "built"
 
 
@@ -175,6 +177,9 @@ def test_a_pending_asset_whose_own_code_changed_says_it_will_run(make_project):
     (root / "data/events.csv").write_text(EVENTS + "999,u1,50\n")
     (root / "assets/top_users.sql").write_text(TOP.replace("100", "10"))
     p = _plan(root)
-    assert p["top_users"] == ("pending", "code changed; runs once upstream 'by_user' has settled")
+    assert p["top_users"] == (
+        "pending",
+        "code changed: assets/top_users.sql; runs once upstream 'by_user' has settled",
+    )
     assert p["user_count"] == ("pending", "runs if upstream 'by_user' changes its data")
     assert _statuses(run(root))["top_users"] == "built"

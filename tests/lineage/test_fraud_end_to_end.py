@@ -102,6 +102,11 @@ def test_a_fraud_build_reaches_marquez_valid_and_equal_to_the_dag(
         "fraud.fraud_scores.check",
     }
     for e in checks:
-        (ds,) = e["inputs"]
+        # the checked asset carries the assertions; any other input is an asset its rules read
+        checked_name = e["job"]["name"].removeprefix("fraud.").removesuffix(".check")
+        (ds,) = [i for i in e["inputs"] if i["name"].endswith("." + checked_name)]
         assertions = (ds.get("inputFacets") or {}).get("dataQualityAssertions")
         assert assertions and assertions["assertions"], e["job"]["name"]
+        read = {i["name"].rsplit(".", 1)[-1] for i in e["inputs"] if i is not ds}
+        assert read <= set(project.assets), read
+        assert all(not i.get("inputFacets") for i in e["inputs"] if i is not ds)
