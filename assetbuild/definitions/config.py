@@ -16,12 +16,10 @@ from typing import Any
 
 from assetbuild.definitions.settings import (
     ASSET_SETTING_KEYS,
-    DURATION_HINT,
     NOT_YET,
-    SIZE_HINT,
     AssetSettings,
-    parse_duration,
-    parse_size,
+    duration_setting,
+    size_setting,
 )
 from assetbuild.errors import ProjectError, did_you_mean
 
@@ -140,24 +138,12 @@ def load_config(root: Path) -> Config:
         raise ProjectError("[build] jobs must be a positive integer", CONFIG_FILE, _find_line(lines, "jobs"))
     timeout_s = None
     if "timeout" in build:
-        timeout_s = parse_duration(build["timeout"])
-        if timeout_s is None:
-            raise ProjectError(
-                f"[build] timeout {build['timeout']!r} is not a duration",
-                CONFIG_FILE,
-                _find_line(lines, "timeout", "build"),
-                hint=DURATION_HINT,
-            )
+        line = _find_line(lines, "timeout", "build")
+        timeout_s = duration_setting(build["timeout"], "[build] timeout", CONFIG_FILE, line)
     memory_limit = None
     if "memory_limit" in build:
-        memory_limit = parse_size(build["memory_limit"])
-        if memory_limit is None:
-            raise ProjectError(
-                f"[build] memory_limit {build['memory_limit']!r} is not a size",
-                CONFIG_FILE,
-                _find_line(lines, "memory_limit", "build"),
-                hint=SIZE_HINT,
-            )
+        line = _find_line(lines, "memory_limit", "build")
+        memory_limit = size_setting(build["memory_limit"], "[build] memory_limit", CONFIG_FILE, line)
     settings = {n: _asset_settings(n, spec, lines) for n, spec in _table(data, "assets", lines).items()}
     environment = project.get("environment", "default")
     if not isinstance(environment, str) or not NAME_RE.match(environment):
@@ -269,14 +255,7 @@ def _asset_settings(name: str, spec: Any, lines: list[str]) -> AssetSettings:
         raise ProjectError(f"[{section}] retries must be a whole number >= 0", CONFIG_FILE, line("retries"))
     timeout_s = None
     if "timeout" in spec:
-        timeout_s = parse_duration(spec["timeout"])
-        if timeout_s is None:
-            raise ProjectError(
-                f"[{section}] timeout {spec['timeout']!r} is not a duration",
-                CONFIG_FILE,
-                line("timeout"),
-                hint=DURATION_HINT,
-            )
+        timeout_s = duration_setting(spec["timeout"], f"[{section}] timeout", CONFIG_FILE, line("timeout"))
     return AssetSettings(
         name=name,
         line=header or 1,

@@ -3,7 +3,9 @@ table, partitioning. Checked when the project loads; written by deliver/exports.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from assetbuild.errors import ProjectError
@@ -65,3 +67,31 @@ def parse_target(asset: str, spec: Any) -> ExportTarget:
         "assetbuild.toml",
         hint="end the path in .parquet, .csv, .duckdb (or 'file.duckdb#table'), or '/' for a folder",
     )
+
+
+def check_export_target(
+    asset: str, spec: Any, file: str, line: int | None = None, col: int | None = None
+) -> None:
+    """An export target, parsed and kept inside the project and out of its store; a mistake
+    names `file` (assetbuild.toml, or the decorator's file) and where in it."""
+    try:
+        path = parse_target(asset, spec).path
+    except ProjectError as e:
+        raise ProjectError(e.message, file, line or e.line, col or e.col, hint=e.hint) from None
+    normal = os.path.normpath(path)
+    if Path(path).is_absolute() or normal == ".." or normal.startswith("../"):
+        raise ProjectError(
+            f"export of '{asset}' to '{path}' leaves the project",
+            file,
+            line,
+            col,
+            hint="export paths are relative to the project folder",
+        )
+    if normal in (".", ".assetbuild") or normal.startswith(".assetbuild/"):
+        raise ProjectError(
+            f"export of '{asset}' to '{path}' would overwrite the project folder or its store",
+            file,
+            line,
+            col,
+            hint=f"export to a file or folder of its own, e.g. out/{asset}.parquet",
+        )

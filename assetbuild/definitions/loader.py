@@ -20,8 +20,9 @@ from assetbuild.definitions.config import (
     is_valid_name,
     load_config,
 )
+from assetbuild.definitions.exports import check_export_target
 from assetbuild.definitions.parse_cache import FileCache
-from assetbuild.definitions.settings import DURATION_HINT, AssetSettings, parse_duration
+from assetbuild.definitions.settings import AssetSettings, duration_setting
 from assetbuild.definitions.sources import source_asset
 from assetbuild.definitions.text import read_utf8
 from assetbuild.errors import ProjectError, did_you_mean
@@ -215,14 +216,7 @@ def _python_assets(
         ordered = bool(opts.get("ordered", False))
         timeout_s = None
         if "timeout" in opts:
-            timeout_s = parse_duration(opts["timeout"])
-            if timeout_s is None:
-                raise ProjectError(
-                    f"@asset(timeout={opts['timeout']!r}) is not a duration",
-                    rel,
-                    a["line"],
-                    hint=DURATION_HINT,
-                )
+            timeout_s = duration_setting(opts["timeout"], "@asset(timeout=...)", rel, a["line"])
         if not is_valid_name(a["name"]):
             raise ProjectError(
                 f"asset name {a['name']!r} is not a valid identifier", rel, a["line"], hint=NAME_HINT
@@ -345,26 +339,7 @@ def _validate(
             raise ProjectError(
                 f"[exports] names unknown asset '{asset}'", CONFIG_FILE, None, hint=did_you_mean(asset, names)
             )
-        _check_export_target(asset, target)
-
-
-def _check_export_target(asset: str, spec: object) -> None:
-    from assetbuild.definitions.exports import parse_target
-
-    target = parse_target(asset, spec).path
-    normal = os.path.normpath(target)
-    if Path(target).is_absolute() or normal == ".." or normal.startswith("../"):
-        raise ProjectError(
-            f"export of '{asset}' to '{target}' leaves the project",
-            CONFIG_FILE,
-            hint="export paths are relative to the project folder",
-        )
-    if normal == "." or normal == ".assetbuild" or normal.startswith(".assetbuild/"):
-        raise ProjectError(
-            f"export of '{asset}' to '{target}' would overwrite the project folder or its store",
-            CONFIG_FILE,
-            hint="export to a file or folder of its own, e.g. out/NAME.parquet",
-        )
+        check_export_target(asset, target, CONFIG_FILE)
 
 
 def _identifier(name: str) -> str:

@@ -9,7 +9,6 @@ module-level helpers and constants it names and the local project modules it imp
 from __future__ import annotations
 
 import ast
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,7 +184,10 @@ def _asset(
     name = opts.get("name", node.name)
     _check_option_types(opts, relpath, node.lineno)
     if "export" in opts:
-        _check_export(name, opts["export"], relpath, positions["export"])
+        from assetbuild.definitions.exports import check_export_target
+
+        # checked where it is written: the decorator, not assetbuild.toml
+        check_export_target(name, opts["export"], relpath, *positions["export"])
     return PyAsset(
         name=name,
         function=node.name,
@@ -247,32 +249,6 @@ def _check_option_types(opts: dict[str, Any], relpath: str, line: int) -> None:
             key == "retries" and (isinstance(value, bool) or (isinstance(value, int) and value < 0))
         ):
             raise ProjectError(f"@asset({key}=...) has the wrong type: {value!r}", relpath, line)
-
-
-def _check_export(asset: str, target: str, relpath: str, at: tuple[int, int]) -> None:
-    """An `@asset(export=...)` target, checked where it is written: the decorator, not the
-    assetbuild.toml an `[exports]` entry would be in."""
-    from assetbuild.definitions.exports import parse_target
-
-    try:
-        path = parse_target(asset, target).path
-    except ProjectError as e:
-        raise ProjectError(e.message, relpath, *at, hint=e.hint) from None
-    normal = os.path.normpath(path)
-    if Path(path).is_absolute() or normal == ".." or normal.startswith("../"):
-        raise ProjectError(
-            f"export of '{asset}' to '{path}' leaves the project",
-            relpath,
-            *at,
-            hint="export paths are relative to the project folder",
-        )
-    if normal in (".", ".assetbuild") or normal.startswith(".assetbuild/"):
-        raise ProjectError(
-            f"export of '{asset}' to '{path}' would overwrite the project folder or its store",
-            relpath,
-            *at,
-            hint=f"export to a file or folder of its own, e.g. out/{asset}.parquet",
-        )
 
 
 def _module_symbols(module: ast.Module) -> dict[str, list[ast.stmt]]:

@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from assetbuild.errors import ProjectError
+
 ASSET_SETTING_KEYS = ("description", "tags", "owner", "retries", "timeout")
 # Named in the design for capabilities that are not built yet: refused with a clear word, never ignored.
 NOT_YET = {
@@ -97,3 +99,19 @@ def format_duration(seconds: float) -> str:
 
 DURATION_HINT = 'write a duration such as "90s", "10m" or "1h30m"'
 SIZE_HINT = 'write a size such as "512MB" or "4GB"'
+
+
+def duration_setting(value: Any, what: str, file: str, line: int | None) -> float:
+    """`value` as seconds, or a project error naming `what` ("[build] timeout") at file:line."""
+    seconds = parse_duration(value)
+    if seconds is None:
+        raise ProjectError(f"{what} {value!r} is not a duration", file, line, hint=DURATION_HINT)
+    return seconds
+
+
+def size_setting(value: Any, what: str, file: str, line: int | None) -> int:
+    """`value` as bytes, or a project error naming `what` at file:line."""
+    size = parse_size(value)
+    if size is None:
+        raise ProjectError(f"{what} {value!r} is not a size", file, line, hint=SIZE_HINT)
+    return size
